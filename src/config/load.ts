@@ -1,0 +1,99 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { StartupError } from '../errors.js';
+import { ConfigSchema, type Config } from './schema.js';
+
+/** A validated config plus where it came from (relative paths resolve against `baseDir`). */
+export interface LoadedConfig {
+  config: Config;
+  /** The config file, or undefined for the embedded default. */
+  file?: string;
+  /** Folder that relative paths in the config are resolved against. */
+  baseDir: string;
+}
+
+export interface LoadOptions {
+  /** `--config PATH`; wins over `AUTHZ_CONFIG`. */
+  configPath?: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+/**
+ * Reads the YAML config (from `--config`, else `AUTHZ_CONFIG`, else none), applies env overrides
+ * (`AUTHZ_HOST`, `AUTHZ_PORT`) and validates it. Throws a StartupError that lists every problem,
+ * each naming its key and the file.
+ */
+export function loadConfig(options: LoadOptions = {}): LoadedConfig {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const chosen = options.configPath ?? (env.AUTHZ_CONFIG || undefined);
+  const file = chosen ? path.resolve(cwd, chosen) : undefined;
+  const source = file ?? 'the embedded default config';
+
+  let raw: unknown = {};
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new StartupError(
+        `config file ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? err})`,
+      );
+    }
+    try {
+      raw = parseYaml(text) ?? {};
+    } catch (err) {
+      throw new StartupError(`config file ${file}: invalid YAML: ${(err as Error).message}`);
+    }
+    if (typeof raw !== 'object' || Array.isArray(raw)) {
+      throw new StartupError(`config file ${file}: the top level must be a mapping of keys`);
+    }
+  }
+
+  const withEnv = applyEnvOverrides(raw as Record<string, unknown>, env, source);
+  return { ...configFromObject(withEnv, file ? path.dirname(file) : cwd, source), ...(file ? { file } : {}) };
+}
+
+/** Validates an already-parsed config object (tests and embedders build configs this way). */
+export function configFromObject(raw: unknown, baseDir: string, source = 'the given config'): LoadedConfig {
+  const parsed = ConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new StartupError(`invalid configuration in ${source}:\n${formatIssues(parsed.error.issues)}`);
+  }
+  return { config: parsed.data, baseDir };
+}
+
+function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv, source: string) {
+  const server = { ...((raw.server as Record<string, unknown> | undefined) ?? {}) };
+  if (env.AUTHZ_HOST) server.host = env.AUTHZ_HOST;
+  if (env.AUTHZ_PORT) {
+    const port = Number(env.AUTHZ_PORT);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new StartupError(`AUTHZ_PORT (overriding server.port of ${source}): not a port number`);
+    }
+    server.port = port;
+  }
+  return Object.keys(server).length ? { ...raw, server } : raw;
+}
+
+/** One line per problem: `- key "server.port": expected number, received string`. */
+export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
+  return issues
+    .map((issue) => {
+      const where = issue.path.map(String).join('.');
+      if (issue.code === 'unrecognized_keys') {
+        const keys = issue.keys.map((k) => (where ? `${where}.${k}` : k));
+        return keys.map((k) => `- key "${k}": unknown key`).join('\n');
+      }
+      return `- key "${where || '(top level)'}": ${issue.message.replace(/^Invalid input: /, '')}`;
+    })
+    .join('\n');
+}
+
+/** Resolves a path from the config against the config's folder. */
+export function resolveFromConfig(loaded: LoadedConfig, p: string): string {
+  return path.resolve(loaded.baseDir, p);
+}

@@ -1,0 +1,47 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { AuthzError } from '../../errors.js';
+import type { Logger } from '../../observability/logger.js';
+import type { Pipeline } from '../../pipeline/pipeline.js';
+import type { StoreRegistry } from '../../policy/registry.js';
+import { mountHealth, type ReadinessCheck } from './health.js';
+import { mountIsAuthorized } from './is-authorized.js';
+import { errorBody, renderError } from './render.js';
+
+export interface HttpAppDeps {
+  pipeline: Pipeline;
+  stores: StoreRegistry;
+  bodyLimitBytes: number;
+  logger?: Logger;
+  readiness?: ReadinessCheck[];
+  /** Further doors mounted on the same server. */
+  mounts?: ((app: Hono) => void)[];
+}
+
+/** The HTTP server's routes. Doors translate; every decision goes through the one pipeline. */
+export function createHttpApp(deps: HttpAppDeps): Hono {
+  const app = new Hono();
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: deps.bodyLimitBytes,
+      onError: (c) =>
+        c.json(
+          errorBody('body_too_large', `The request body is larger than ${deps.bodyLimitBytes} bytes.`),
+          413,
+        ),
+    }),
+  );
+  mountHealth(app, deps.stores, deps.readiness);
+  mountIsAuthorized(app, deps.pipeline);
+  for (const mount of deps.mounts ?? []) mount(app);
+
+  app.notFound((c) => c.json(errorBody('not_found', `No endpoint ${c.req.method} ${c.req.path}.`), 404));
+  app.onError((err, c) => {
+    if (err instanceof AuthzError) return renderError(c, err);
+    // Fail closed: an unexpected error is a DENY, logged without the request body.
+    deps.logger?.error({ err: { message: err.message, name: err.name }, path: c.req.path }, 'request failed');
+    return c.json(errorBody('internal_error'), 500);
+  });
+  return app;
+}

@@ -1,0 +1,24 @@
+import type { Hono } from 'hono';
+import type { Pipeline } from '../../pipeline/pipeline.js';
+import { readJsonBody } from './request-body.js';
+import { decisionBody, statusOf } from './render.js';
+import { IsAuthorizedBody } from './wire.js';
+
+/**
+ * `POST /v1/is-authorized`: an explicit principal, for trusted local callers and for testing
+ * policies. The caller states the principal and its entities; nothing is verified.
+ */
+export function mountIsAuthorized(app: Hono, pipeline: Pipeline): void {
+  app.post('/v1/is-authorized', async (c) => {
+    const body = await readJsonBody(c, IsAuthorizedBody);
+    const decision = await pipeline.decide({
+      subject: { kind: 'principal', principal: body.principal },
+      store: body.store,
+      action: body.action,
+      resource: body.resource,
+      context: body.context,
+      entities: body.entities,
+    });
+    return c.json(decisionBody(decision), statusOf(decision));
+  });
+}

@@ -1,0 +1,29 @@
+import type { CedarValue, Entity } from '../cedar/types.js';
+import type { CallerType } from '../pipeline/types.js';
+
+/** A verified caller: who the token proves is asking, mapped to Cedar. */
+export interface Caller {
+  type: CallerType;
+  /** Name of the issuer (from config) that vouched for the token. */
+  issuer: string;
+  /** The principal entity, attributes and parents from the verified token only. */
+  principal: Entity;
+  /** Entities the principal's parents need to exist as (groups). */
+  parentEntities: Entity[];
+  /** Token claims the policies see in `context` (scope, client_id…). */
+  context: Record<string, CedarValue>;
+  /** The verified claims, for routing by claim. Never logged whole. */
+  claims: Record<string, unknown>;
+  /** Token expiry, seconds since the epoch. */
+  expiresAt?: number;
+}
+
+/** Verifies a bearer token. Throws AuthzError with a token error code when it cannot. */
+export interface Identifier {
+  identify(token: string | undefined): Promise<Caller>;
+}
+
+/** Picks the policy store for a verified caller; undefined means no route (DENY `no_store`). */
+export interface Router {
+  route(caller: Caller): string | undefined;
+}

@@ -1,0 +1,191 @@
+import { randomUUID } from 'node:crypto';
+import { sameUid, type EntityUid } from '../cedar/types.js';
+import type { EngineAnswer, EngineRequest, StoreEngine } from '../engines/engine.js';
+import { AuthzError, ERROR_CODES, type ErrorCode } from '../errors.js';
+import type { Caller, Identifier, Router } from '../identity/types.js';
+import type { StoreRegistry } from '../policy/registry.js';
+import type { CallerType, Decision, DecisionRequest } from './types.js';
+
+/** Sees every decision once it is made: the decision log and the metrics hang here. */
+export interface DecisionObserver {
+  onDecision(event: DecisionEvent): void;
+}
+
+export interface DecisionEvent {
+  request: DecisionRequest;
+  decision: Decision;
+  durationSeconds: number;
+}
+
+export interface PipelineDeps {
+  stores: StoreRegistry;
+  /** Verifies bearer tokens; without one, token requests are denied with `invalid_token`. */
+  identifier?: Identifier;
+  router?: Router;
+  observers?: DecisionObserver[];
+}
+
+export interface Pipeline {
+  decide(request: DecisionRequest): Promise<Decision>;
+  /** Decides many requests, one answer per request in order; identical tokens are verified once. */
+  decideBatch(requests: DecisionRequest[]): Promise<Decision[]>;
+}
+
+/** A request that has passed identification and routing and waits for its engine. */
+interface Resolved {
+  index: number;
+  store: StoreEngine;
+  engineRequest: EngineRequest;
+  principal: EntityUid;
+  callerType?: CallerType;
+}
+
+/**
+ * The one decision pipeline: identify → route → engine → observe. Every door calls it; nothing
+ * here knows about HTTP or gRPC. Any failure on the way is a DENY with a reason, never an ALLOW.
+ */
+export function createPipeline(deps: PipelineDeps): Pipeline {
+  const observers = deps.observers ?? [];
+
+  const deny = (reason: ErrorCode, extra: Partial<Decision> = {}): Decision => ({
+    decision: 'DENY',
+    decisionId: randomUUID(),
+    determiningPolicies: [],
+    errors: [],
+    cached: false,
+    reason,
+    message: extra.message ?? ERROR_CODES[reason].message,
+    ...extra,
+  });
+
+  async function identify(
+    token: string | undefined,
+    memo: Map<string | undefined, Promise<Caller>>,
+  ): Promise<Caller> {
+    if (!deps.identifier) throw new AuthzError('invalid_token', 'No token issuer is configured.');
+    let pending = memo.get(token);
+    if (!pending) {
+      pending = deps.identifier.identify(token);
+      memo.set(token, pending);
+    }
+    return pending;
+  }
+
+  /** Stage 1 and 2: who is asking, and which store answers. Returns a Decision when it is a deny already. */
+  async function resolve(
+    request: DecisionRequest,
+    index: number,
+    memo: Map<string | undefined, Promise<Caller>>,
+  ): Promise<Resolved | Decision> {
+    let principal: EntityUid;
+    let callerType: CallerType | undefined;
+    let entities = request.entities;
+    let context = request.context;
+    let storeName = request.store;
+    if (request.subject.kind === 'token') {
+      let caller: Caller;
+      try {
+        caller = await identify(request.subject.token, memo);
+      } catch (err) {
+        if (err instanceof AuthzError) return deny(err.code, { message: err.message });
+        return deny('invalid_token');
+      }
+      principal = caller.principal.uid;
+      callerType = caller.type;
+      // The principal and its groups come only from the verified token, never from the body.
+      const derived = [caller.principal, ...caller.parentEntities];
+      if (request.entities.some((e) => derived.some((d) => sameUid(d.uid, e.uid)))) {
+        return deny('entity_conflict', { principal, callerType });
+      }
+      entities = [...derived, ...request.entities];
+      context = { ...request.context, ...caller.context };
+      if (!storeName) {
+        storeName = deps.router?.route(caller);
+        if (!storeName) return deny('no_store', { principal, callerType });
+      }
+    } else {
+      principal = request.subject.principal;
+      callerType = request.subject.callerType;
+    }
+    if (!storeName) return deny('no_store', { principal, ...(callerType ? { callerType } : {}) });
+    const store = deps.stores.get(storeName);
+    if (!store) return deny('unknown_store', { principal, ...(callerType ? { callerType } : {}) });
+    return {
+      index,
+      store,
+      principal,
+      ...(callerType ? { callerType } : {}),
+      engineRequest: { principal, action: request.action, resource: request.resource, context, entities },
+    };
+  }
+
+  function toDecision(r: Resolved, answer: EngineAnswer | undefined): Decision {
+    const who = {
+      principal: r.principal,
+      ...(r.callerType ? { callerType: r.callerType } : {}),
+      store: r.store.name,
+    };
+    if (!answer) return deny('engine_error', who);
+    switch (answer.kind) {
+      case 'evaluated':
+        return {
+          decision: answer.allow ? 'ALLOW' : 'DENY',
+          decisionId: randomUUID(),
+          ...who,
+          storeVersion: answer.storeVersion,
+          determiningPolicies: answer.determiningPolicies,
+          errors: answer.errors,
+          cached: false,
+        };
+      case 'invalid':
+        return deny('invalid_request', {
+          ...who,
+          storeVersion: answer.storeVersion,
+          message: answer.message,
+        });
+      case 'failed':
+        return deny(answer.reason, who);
+    }
+  }
+
+  async function decideBatch(requests: DecisionRequest[]): Promise<Decision[]> {
+    const started = process.hrtime.bigint();
+    const memo = new Map<string | undefined, Promise<Caller>>();
+    const out: Decision[] = new Array(requests.length);
+    const byStore = new Map<StoreEngine, Resolved[]>();
+    const resolved = await Promise.all(
+      requests.map((r, i) => resolve(r, i, memo).catch(() => deny('internal_error'))),
+    );
+    resolved.forEach((r, i) => {
+      if ('decision' in r) out[i] = r;
+      else byStore.set(r.store, [...(byStore.get(r.store) ?? []), r]);
+    });
+    await Promise.all(
+      [...byStore].map(async ([store, group]) => {
+        let answers: EngineAnswer[];
+        try {
+          answers = await store.decide(group.map((g) => g.engineRequest));
+        } catch {
+          answers = [];
+        }
+        group.forEach((g, k) => (out[g.index] = toDecision(g, answers[k])));
+      }),
+    );
+    const durationSeconds = Number(process.hrtime.bigint() - started) / 1e9 / Math.max(1, requests.length);
+    for (const observer of observers) {
+      requests.forEach((request, i) => {
+        try {
+          observer.onDecision({ request, decision: out[i]!, durationSeconds });
+        } catch {
+          /* an observer never changes or blocks a decision */
+        }
+      });
+    }
+    return out;
+  }
+
+  return {
+    decide: async (request) => (await decideBatch([request]))[0]!,
+    decideBatch,
+  };
+}

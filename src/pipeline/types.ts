@@ -1,0 +1,49 @@
+import type { CedarValue, Entity, EntityUid } from '../cedar/types.js';
+import type { ErrorCode } from '../errors.js';
+
+/** Who is asking, once the pipeline has established it. */
+export type CallerType = 'user' | 'service' | string;
+
+/**
+ * Who the request is about.
+ * - `token`: a bearer token the pipeline must verify; the principal comes only from the token.
+ * - `principal`: a principal stated by a trusted local caller (the `/v1/is-authorized` API, the AVP door).
+ */
+export type Subject =
+  | { kind: 'token'; token: string | undefined }
+  | { kind: 'principal'; principal: EntityUid; callerType?: CallerType };
+
+/** One question for the pipeline, as every door hands it over. */
+export interface DecisionRequest {
+  subject: Subject;
+  /** An explicit store name; when absent, the caller is routed to a store. */
+  store?: string;
+  action: EntityUid;
+  resource: EntityUid;
+  context: Record<string, CedarValue>;
+  /** Extra entities supplied by the caller (resource attributes, related objects). */
+  entities: Entity[];
+}
+
+export type DecisionValue = 'ALLOW' | 'DENY';
+
+export interface DecisionError {
+  policyId: string;
+  message: string;
+}
+
+/** The answer every door renders. A deny without evaluation carries a `reason`. */
+export interface Decision {
+  decision: DecisionValue;
+  decisionId: string;
+  store?: string;
+  storeVersion?: string;
+  determiningPolicies: string[];
+  errors: DecisionError[];
+  cached: boolean;
+  reason?: ErrorCode;
+  /** Human-safe detail for a deny without evaluation (never contains a token). */
+  message?: string;
+  principal?: EntityUid;
+  callerType?: CallerType;
+}

@@ -1,0 +1,253 @@
+import { createHash } from 'node:crypto';
+import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import type { Entity } from '../cedar/types.js';
+import { StartupError } from '../errors.js';
+import type { CompiledStore, PolicySource, StoreFile, StoreProblem, TemplateLink } from './types.js';
+
+/** A store that failed to parse or validate; `problems` carry file, line and message. */
+export class StoreLoadError extends StartupError {
+  constructor(
+    readonly store: string,
+    readonly problems: StoreProblem[],
+  ) {
+    super(
+      `policy store "${store}" failed to load:\n${problems.map((p) => `- ${formatProblem(p)}`).join('\n')}`,
+    );
+    this.name = 'StoreLoadError';
+  }
+}
+
+export function formatProblem(p: StoreProblem): string {
+  const where = p.line ? `${p.file}:${p.line}:${p.column ?? 1}` : p.file;
+  return `${where}: ${p.policyId ? `policy "${p.policyId}": ` : ''}${p.message}`;
+}
+
+/** Line and column (1-based) of a byte offset in a text. Cedar reports byte offsets. */
+export function lineColumn(text: string, byteOffset: number): { line: number; column: number } {
+  const before = Buffer.from(text, 'utf8').subarray(0, byteOffset).toString('utf8');
+  const lines = before.split('\n');
+  return { line: lines.length, column: (lines.at(-1)?.length ?? 0) + 1 };
+}
+
+function describe(err: cedar.DetailedError): string {
+  const label = err.sourceLocations?.find((l) => l.label)?.label;
+  return [err.message, label ? `(${label})` : '', err.help ? `— ${err.help}` : ''].filter(Boolean).join(' ');
+}
+
+function located(
+  file: string,
+  text: string,
+  base: number,
+  err: cedar.DetailedError,
+  policyId?: string,
+): StoreProblem {
+  const loc = err.sourceLocations?.[0];
+  const pos = loc ? lineColumn(text, base + loc.start) : undefined;
+  return { file, ...(pos ?? {}), ...(policyId ? { policyId } : {}), message: describe(err) };
+}
+
+/**
+ * Parses and validates a store's files into a CompiledStore. Every problem is collected and thrown
+ * at once as a StoreLoadError, so one run shows everything to fix.
+ *
+ * Policy ids come from `@id("...")`; otherwise `<file>#<n>`, the policy's position in its file
+ * (stable while the file's order is, which is why `@id` is recommended).
+ */
+export function compileStore(name: string, files: StoreFile[]): CompiledStore {
+  const problems: StoreProblem[] = [];
+  const policies: Record<string, string> = {};
+  const templates: Record<string, string> = {};
+  const sources: Record<string, PolicySource> = {};
+  let links: TemplateLink[] = [];
+  let schema: string | Record<string, unknown> | undefined;
+  let schemaFile: string | undefined;
+  let entities: Entity[] = [];
+
+  const addPolicy = (
+    kind: 'policy' | 'template',
+    text: string,
+    file: string,
+    offset: number,
+    ordinal: number,
+  ) => {
+    const json = kind === 'policy' ? cedar.policyToJson(text) : cedar.templateToJson(text);
+    const annotated = json.type === 'success' ? json.json.annotations?.id : undefined;
+    const id = annotated ?? `${file}#${ordinal}`;
+    if (sources[id]) {
+      const first = sources[id];
+      problems.push({
+        file,
+        ...lineColumn(readFileText(files, file), offset),
+        message: `duplicate policy id "${id}" (first defined in ${first.file})`,
+      });
+      return;
+    }
+    (kind === 'policy' ? policies : templates)[id] = text;
+    sources[id] = { file, offset, text };
+  };
+
+  for (const file of files) {
+    if (file.path.endsWith('.cedar')) {
+      const parts = cedar.policySetTextToParts(file.content);
+      if (parts.type === 'failure') {
+        for (const err of parts.errors) problems.push(located(file.path, file.content, 0, err));
+        continue;
+      }
+      // Parts keep their source text and file order; find each one's offset to locate later errors.
+      const found: { kind: 'policy' | 'template'; text: string; offset: number }[] = [];
+      for (const [kind, list] of [
+        ['policy', parts.policies],
+        ['template', parts.policy_templates],
+      ] as const) {
+        let cursor = 0;
+        for (const text of list) {
+          const at = file.content.indexOf(text, cursor);
+          const offset = at < 0 ? 0 : at;
+          cursor = at < 0 ? cursor : at + text.length;
+          found.push({ kind, text, offset: Buffer.byteLength(file.content.slice(0, offset), 'utf8') });
+        }
+      }
+      found.sort((a, b) => a.offset - b.offset);
+      found.forEach((p, i) => addPolicy(p.kind, p.text, file.path, p.offset, i));
+    } else if (
+      file.path.endsWith('.cedarschema') ||
+      file.path.endsWith('.cedarschema.json') ||
+      file.path === 'schema.json'
+    ) {
+      if (schemaFile) {
+        problems.push({ file: file.path, message: `a store has one schema; ${schemaFile} is already one` });
+        continue;
+      }
+      schemaFile = file.path;
+      let candidate: string | Record<string, unknown>;
+      if (file.path.endsWith('.json')) {
+        const parsed = parseJson(file, problems);
+        if (parsed === undefined) continue;
+        candidate = parsed as Record<string, unknown>;
+      } else candidate = file.content;
+      const check = cedar.checkParseSchema(candidate as cedar.Schema);
+      if (check.type === 'failure') {
+        for (const err of check.errors) problems.push(located(file.path, file.content, 0, err));
+      } else schema = candidate;
+    } else if (file.path === 'entities.json') {
+      const parsed = parseJson(file, problems);
+      if (parsed !== undefined) {
+        if (!Array.isArray(parsed))
+          problems.push({ file: file.path, message: 'must be an array of entities' });
+        else entities = parsed as Entity[];
+      }
+    } else if (file.path === 'links.json') {
+      const parsed = parseJson(file, problems);
+      if (parsed !== undefined) links = checkLinks(file.path, parsed, problems);
+    }
+  }
+
+  if (problems.length === 0) {
+    for (const link of links) {
+      if (!templates[link.templateId]) {
+        problems.push({
+          file: 'links.json',
+          message: `link "${link.newId}" names unknown template "${link.templateId}"`,
+        });
+      } else if (sources[link.newId] || link.newId in templates) {
+        problems.push({ file: 'links.json', message: `link id "${link.newId}" is already a policy id` });
+      }
+    }
+  }
+
+  const policySet: cedar.PolicySet = { staticPolicies: policies, templates, templateLinks: links };
+  if (problems.length === 0) {
+    const check = cedar.checkParsePolicySet(policySet);
+    if (check.type === 'failure')
+      for (const err of check.errors) problems.push({ file: 'links.json', message: describe(err) });
+  }
+  if (problems.length === 0 && schema !== undefined) {
+    const result = cedar.validate({
+      schema: schema as cedar.Schema,
+      policies: policySet,
+      validationSettings: { mode: 'strict' },
+    });
+    if (result.type === 'failure') {
+      for (const err of result.errors)
+        problems.push({ file: schemaFile ?? '(schema)', message: describe(err) });
+    } else {
+      for (const v of result.validationErrors) {
+        const src = sources[v.policyId];
+        if (src)
+          problems.push(located(src.file, readFileText(files, src.file), src.offset, v.error, v.policyId));
+        else problems.push({ file: 'links.json', policyId: v.policyId, message: describe(v.error) });
+      }
+    }
+  }
+  if (problems.length === 0 && entities.length > 0) {
+    const check = cedar.checkParseEntities({
+      entities: entities as cedar.Entities,
+      schema: (schema ?? null) as cedar.Schema | null,
+    });
+    if (check.type === 'failure')
+      for (const err of check.errors) problems.push({ file: 'entities.json', message: describe(err) });
+  }
+
+  if (problems.length > 0) throw new StoreLoadError(name, problems);
+  return { name, version: versionOf(files), policies, templates, links, schema, entities, sources };
+}
+
+/** The store version: a content hash over every file that affects decisions. */
+export function versionOf(files: StoreFile[]): string {
+  const hash = createHash('sha256');
+  for (const f of [...files].sort((a, b) => (a.path < b.path ? -1 : 1)))
+    hash.update(f.path).update('\0').update(f.content).update('\0');
+  return hash.digest('hex').slice(0, 12);
+}
+
+function readFileText(files: StoreFile[], path: string): string {
+  return files.find((f) => f.path === path)?.content ?? '';
+}
+
+function parseJson(file: StoreFile, problems: StoreProblem[]): unknown {
+  try {
+    return JSON.parse(file.content);
+  } catch (err) {
+    const m = /position (\d+)/.exec((err as Error).message);
+    const pos = m ? lineColumn(file.content, Buffer.byteLength(file.content.slice(0, Number(m[1])))) : {};
+    problems.push({ file: file.path, ...pos, message: `invalid JSON: ${(err as Error).message}` });
+    return undefined;
+  }
+}
+
+function checkLinks(file: string, parsed: unknown, problems: StoreProblem[]): TemplateLink[] {
+  if (!Array.isArray(parsed)) {
+    problems.push({ file, message: 'must be an array of {templateId, newId, values}' });
+    return [];
+  }
+  const out: TemplateLink[] = [];
+  const seen = new Set<string>();
+  parsed.forEach((l: unknown, i) => {
+    const link = l as Partial<TemplateLink>;
+    const ok =
+      link &&
+      typeof link.templateId === 'string' &&
+      typeof link.newId === 'string' &&
+      link.values !== null &&
+      typeof link.values === 'object' &&
+      Object.entries(link.values).every(
+        ([slot, v]) =>
+          (slot === '?principal' || slot === '?resource') &&
+          v &&
+          typeof v.type === 'string' &&
+          typeof v.id === 'string',
+      );
+    if (!ok) {
+      problems.push({
+        file,
+        message: `entry ${i}: expected {templateId, newId, values: {"?principal"|"?resource": {type, id}}}`,
+      });
+      return;
+    }
+    if (seen.has(link.newId!))
+      problems.push({ file, message: `entry ${i}: duplicate link id "${link.newId}"` });
+    seen.add(link.newId!);
+    out.push({ templateId: link.templateId!, newId: link.newId!, values: link.values! });
+  });
+  return out;
+}
