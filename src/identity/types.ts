@@ -23,7 +23,14 @@ export interface Identifier {
   identify(token: string | undefined): Promise<Caller>;
 }
 
-/** Picks the policy store for a verified caller; undefined means no route (DENY `no_store`). */
+/** What routing looks at: the caller type, and for token callers the issuer and verified claims. */
+export interface RouteInput {
+  callerType: CallerType;
+  issuer?: string;
+  claims?: Record<string, unknown>;
+}
+
+/** Picks the policy store for a caller; undefined means no route (DENY `no_store`). */
 export interface Router {
-  route(caller: Caller): string | undefined;
+  route(input: RouteInput): string | undefined;
 }

@@ -100,12 +100,14 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       entities = [...derived, ...request.entities];
       context = { ...request.context, ...caller.context };
       if (!storeName) {
-        storeName = deps.router?.route(caller);
+        storeName = deps.router?.route({ callerType: caller.type, issuer: caller.issuer, claims: caller.claims });
         if (!storeName) return deny('no_store', { principal, callerType });
       }
     } else {
       principal = request.subject.principal;
       callerType = request.subject.callerType;
+      // A stated principal without a store (AuthZEN) is routed by its caller type alone.
+      if (!storeName && callerType) storeName = deps.router?.route({ callerType });
     }
     if (!storeName) return deny('no_store', { principal, ...(callerType ? { callerType } : {}) });
     const store = deps.stores.get(storeName);
