@@ -1,4 +1,12 @@
-export { ConfigSchema, type Config, type LocalStoreConfig } from './schema.js';
+export {
+  ConfigSchema,
+  ASYMMETRIC_ALGORITHMS,
+  type Config,
+  type LocalStoreConfig,
+  type IssuerConfig,
+  type RouteConfig,
+  type ClaimMapping,
+} from './schema.js';
 export {
   loadConfig,
   configFromObject,

@@ -93,14 +93,27 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       principal = caller.principal.uid;
       callerType = caller.type;
       // The principal and its groups come only from the verified token, never from the body.
-      const derived = [caller.principal, ...caller.parentEntities];
-      if (request.entities.some((e) => derived.some((d) => sameUid(d.uid, e.uid)))) {
-        return deny('entity_conflict', { principal, callerType });
+      const forged = request.entities.find(
+        (e) =>
+          caller.protectedTypes.includes(e.uid.type) ||
+          sameUid(e.uid, principal) ||
+          caller.principal.parents.some((p) => sameUid(p, e.uid)),
+      );
+      if (forged) {
+        return deny('entity_conflict', {
+          principal,
+          callerType,
+          message: `The request may not supply entities of type ${forged.uid.type}.`,
+        });
       }
-      entities = [...derived, ...request.entities];
+      entities = [caller.principal, ...request.entities];
       context = { ...request.context, ...caller.context };
       if (!storeName) {
-        storeName = deps.router?.route({ callerType: caller.type, issuer: caller.issuer, claims: caller.claims });
+        storeName = deps.router?.route({
+          callerType: caller.type,
+          issuer: caller.issuer,
+          claims: caller.claims,
+        });
         if (!storeName) return deny('no_store', { principal, callerType });
       }
     } else {

@@ -1,0 +1,85 @@
+import path from 'node:path';
+import type { IssuerConfig } from '../config/index.js';
+import { AuthzError, type ErrorCode } from '../errors.js';
+import type { ReadinessCheck } from '../doors/http/health.js';
+import { KeySource, type KeyLocation } from './key-source.js';
+import { defaultPrefix, toCaller } from './to-caller.js';
+import type { Caller, Identifier } from './types.js';
+import { verifyToken, type TrustedIssuer } from './verify-token.js';
+
+/** Remembers verified callers by token (the token cache implements it); only successes go in. */
+export interface CallerCache {
+  get(token: string): Caller | undefined;
+  set(token: string, caller: Caller, expiresAt?: number): void;
+}
+
+export interface IdentifierDeps {
+  issuers: IssuerConfig[];
+  /** Folder that relative `jwksFile` paths resolve against. */
+  baseDir: string;
+  maxTokenBytes: number;
+  cache?: CallerCache;
+  /** Called once per verification (not for cache hits): the metrics count results by reason. */
+  onVerification?: (result: 'success' | 'failure', reason: ErrorCode | 'ok') => void;
+}
+
+export interface TokenIdentifier extends Identifier {
+  start(): Promise<void>;
+  stop(): void;
+  readiness: ReadinessCheck;
+}
+
+/**
+ * Verifies bearer tokens against the configured issuers and maps them to callers. Keys load at
+ * start; an issuer whose keys never loaded makes `/readyz` red, one whose endpoint went down
+ * later keeps serving with the keys it has.
+ */
+export function createIdentifier(deps: IdentifierDeps): TokenIdentifier {
+  const trusted = new Map<string, TrustedIssuer>();
+  for (const config of deps.issuers) {
+    const location: KeyLocation = config.jwksFile
+      ? { kind: 'file', path: path.resolve(deps.baseDir, config.jwksFile) }
+      : config.jwksUri
+        ? { kind: 'uri', uri: config.jwksUri }
+        : { kind: 'discovery', issuer: config.issuer };
+    const keys = new KeySource({
+      location,
+      refreshSeconds: config.jwksRefreshSeconds,
+      cooldownSeconds: config.jwksCooldownSeconds,
+    });
+    trusted.set(config.issuer, { config, keys, prefix: defaultPrefix(config) });
+  }
+
+  async function identify(token: string | undefined): Promise<Caller> {
+    const cached = token ? deps.cache?.get(token) : undefined;
+    if (cached) return cached;
+    try {
+      const verified = await verifyToken(token, trusted, deps.maxTokenBytes);
+      const caller = toCaller(verified);
+      deps.onVerification?.('success', 'ok');
+      deps.cache?.set(token!, caller, caller.expiresAt);
+      return caller;
+    } catch (err) {
+      const code = err instanceof AuthzError ? err.code : 'invalid_token';
+      deps.onVerification?.('failure', code);
+      throw err instanceof AuthzError ? err : new AuthzError('invalid_token');
+    }
+  }
+
+  return {
+    identify,
+    async start() {
+      await Promise.all([...trusted.values()].map((t) => t.keys.start()));
+    },
+    stop() {
+      for (const t of trusted.values()) t.keys.stop();
+    },
+    readiness: {
+      name: 'issuers',
+      check() {
+        const detail = Object.fromEntries([...trusted.values()].map((t) => [t.config.name, t.keys.status()]));
+        return { ready: [...trusted.values()].every((t) => t.keys.status().loaded), detail };
+      },
+    },
+  };
+}

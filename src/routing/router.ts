@@ -1,0 +1,26 @@
+import type { RouteConfig } from '../config/index.js';
+import { claimValue } from '../identity/claims.js';
+import type { RouteInput, Router } from '../identity/types.js';
+
+/**
+ * Routes a caller to a policy store: the first route whose caller type, issuer and claim all
+ * match wins. A route condition on a claim never matches a caller without claims (AuthZEN
+ * subjects), so claim-routed stores are reachable only with a verified token.
+ */
+export function createRouter(routes: RouteConfig[]): Router {
+  return {
+    route(input: RouteInput): string | undefined {
+      for (const r of routes) {
+        if (r.callerType !== undefined && r.callerType !== input.callerType) continue;
+        if (r.issuer !== undefined && r.issuer !== input.issuer) continue;
+        if (r.claim) {
+          const value = input.claims ? claimValue(input.claims, r.claim.name) : undefined;
+          const matches = Array.isArray(value) ? value.includes(r.claim.equals) : value === r.claim.equals;
+          if (!matches) continue;
+        }
+        return r.store;
+      }
+      return undefined;
+    },
+  };
+}
