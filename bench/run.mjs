@@ -229,14 +229,12 @@ async function main() {
         ...row,
         requests: row.setupRequest ? [{ setupRequest: row.setupRequest }] : undefined,
       });
-      results
-        .get(row.name)
-        .push({
-          rps: r.requests.average,
-          p50: r.latency.p50,
-          p99: r.latency.p99,
-          errors: r.errors + r.non2xx,
-        });
+      results.get(row.name).push({
+        rps: r.requests.average,
+        p50: r.latency.p50,
+        p99: r.latency.p99,
+        errors: r.errors + r.non2xx,
+      });
       process.stderr.write(
         `round ${round} ${row.name}: ${Math.round(r.requests.average)} req/s p50 ${r.latency.p50} ms p99 ${r.latency.p99} ms\n`,
       );

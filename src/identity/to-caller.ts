@@ -11,7 +11,7 @@ function isServiceToken(claims: Record<string, unknown>): boolean {
   return typeof clientId === 'string' && claims.sub === clientId && !hasUser && claims.token_use !== 'id';
 }
 
-function isAccessToken(claims: Record<string, unknown>): boolean {
+export function isAccessToken(claims: Record<string, unknown>): boolean {
   return claims.token_use === 'access' || (claims.token_use === undefined && claims.client_id !== undefined);
 }
 

@@ -124,7 +124,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }
     if (!storeName) return deny('no_store', { principal, ...(callerType ? { callerType } : {}) });
     const store = deps.stores.get(storeName);
-    if (!store) return deny('unknown_store', { principal, ...(callerType ? { callerType } : {}) });
+    // A store the caller named is unknown (404); a store that routing built (per tenant) is no route.
+    if (!store)
+      return deny(request.store ? 'unknown_store' : 'no_store', {
+        principal,
+        ...(callerType ? { callerType } : {}),
+      });
     return {
       index,
       store,
