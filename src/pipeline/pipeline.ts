@@ -106,6 +106,15 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
           message: `The request may not supply entities of type ${forged.uid.type}.`,
         });
       }
+      // Likewise the token's claims in context: a request may not supply that key at all.
+      const forgedKey = caller.protectedContextKeys.find((k) => Object.hasOwn(request.context, k));
+      if (forgedKey !== undefined) {
+        return deny('invalid_request', {
+          principal,
+          callerType,
+          message: `The request may not supply context.${forgedKey}: the sidecar sets it from the verified token.`,
+        });
+      }
       entities = [caller.principal, ...request.entities];
       context = { ...request.context, ...caller.context };
       if (!storeName) {

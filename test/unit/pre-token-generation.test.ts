@@ -5,8 +5,8 @@ import { REPO_ROOT } from '../support/sidecar.js';
 
 // The Lambda ships as plain JS in deploy/; import it by URL so it is tested exactly as deployed.
 const modulePath = pathToFileURL(path.join(REPO_ROOT, 'deploy/cognito/pre-token-generation.mjs')).href;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the event is Cognito JSON, checked field by field below
 const { handler } = (await import(modulePath)) as {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the event is Cognito JSON, checked field by field below
   handler: (event: unknown, deps?: unknown) => Promise<Record<string, any>>;
 };
 
