@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -114,6 +114,8 @@ const screen = (scopes: string[], extra: Record<string, unknown> = {}) => ({
 describe('openapi.yaml is a valid OpenAPI 3.1 document', () => {
   it('declares OpenAPI 3.1 and validates against the OpenAPI 3.1 schema', () => {
     expect(spec.openapi).toMatch(/^3\.1\.\d+$/);
+    const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+    expect((spec.info as { version: string }).version, 'info.version follows package.json').toBe(pkg.version);
     expect(validateOpenApiDocument(spec)).toEqual([]);
   });
 
