@@ -100,7 +100,11 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       entities = [...derived, ...request.entities];
       context = { ...request.context, ...caller.context };
       if (!storeName) {
-        storeName = deps.router?.route({ callerType: caller.type, issuer: caller.issuer, claims: caller.claims });
+        storeName = deps.router?.route({
+          callerType: caller.type,
+          issuer: caller.issuer,
+          claims: caller.claims,
+        });
         if (!storeName) return deny('no_store', { principal, callerType });
       }
     } else {
