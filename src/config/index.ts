@@ -1,4 +1,4 @@
-export { ConfigSchema, type Config, type LocalStoreConfig } from './schema.js';
+export { ConfigSchema, type Config, type DecisionLogConfig, type LocalStoreConfig } from './schema.js';
 export {
   loadConfig,
   configFromObject,
