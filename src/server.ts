@@ -1,10 +1,15 @@
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
-import { createDecisionCache, type DecisionCache } from './cache/index.js';
-import { resolveFromConfig, type LoadedConfig } from './config/index.js';
+import { createDecisionCache, createTokenCache, type DecisionCache, type TokenCache } from './cache/index.js';
+import { resolveFromConfig, type Config, type LoadedConfig } from './config/index.js';
 import { createHttpApp } from './doors/http/app.js';
 import { mountMetrics } from './doors/http/metrics.js';
+import { StartupError } from './errors.js';
+import { ensureDevKeys } from './identity/dev-issuer.js';
+import { createIdentifier, type CallerCache } from './identity/identifier.js';
+import type { Caller } from './identity/types.js';
 import {
   createDecisionLog,
   openLogSink,
@@ -15,12 +20,22 @@ import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { createPipeline, type DecisionObserver, type Pipeline } from './pipeline/pipeline.js';
 import { createStoreRegistry, type StoreRegistry } from './policy/registry.js';
+import { createRouter } from './routing/index.js';
 
 /**
- * Caller types that get their own `caller_type` label value; any other is counted as `other`.
- * Configured classifier types (for example `internal`) join this set when identity lands.
+ * The caller types that get their own `caller_type` label value: `user`, `service` and every type
+ * the config names (issuers' user types and rules, routes). Any other is counted as `other`.
  */
-export const KNOWN_CALLER_TYPES = ['user', 'service'] as const;
+export function knownCallerTypes(config: Config): string[] {
+  return [
+    ...new Set([
+      'user',
+      'service',
+      ...config.issuers.flatMap((i) => [i.userCallerType, ...i.callerTypeRules.map((r) => r.callerType)]),
+      ...config.routes.flatMap((r) => (r.callerType ? [r.callerType] : [])),
+    ]),
+  ];
+}
 
 export interface Sidecar {
   /** Base URL of the HTTP server, e.g. `http://127.0.0.1:8181`. */
@@ -33,14 +48,23 @@ export interface Sidecar {
   close(): Promise<void>;
 }
 
+export interface SidecarOptions {
+  /** Verified-token cache; by default one built from `cache.tokens` (none when it is disabled). */
+  callerCache?: CallerCache;
+}
+
 /**
- * Wires config → stores → pipeline → doors and starts listening. Throws StartupError when the
- * config or a store is bad, before anything listens.
+ * Wires config → stores → identity and routing → pipeline → doors, and starts listening. Throws
+ * StartupError when the config or a store is bad, before anything listens.
  */
-export async function startSidecar(loaded: LoadedConfig, logger: Logger): Promise<Sidecar> {
+export async function startSidecar(
+  loaded: LoadedConfig,
+  logger: Logger,
+  options: SidecarOptions = {},
+): Promise<Sidecar> {
   const { config } = loaded;
   const metrics = createMetrics({
-    callerTypes: KNOWN_CALLER_TYPES,
+    callerTypes: knownCallerTypes(config),
     defaultMetrics: config.metrics.defaultMetrics,
     stores: { statuses: () => stores.statuses() },
   });
@@ -58,6 +82,41 @@ export async function startSidecar(loaded: LoadedConfig, logger: Logger): Promis
   });
   for (const s of stores.statuses())
     logger.info({ store: s.name, version: s.version, policies: s.policies }, 'policy store loaded');
+  checkRoutes(loaded, stores);
+
+  if (config.dev.keyDir) {
+    const { created, jwksFile } = await ensureDevKeys(path.resolve(loaded.baseDir, config.dev.keyDir));
+    logger.warn(
+      { jwksFile, created },
+      'DEVELOPMENT ISSUER ACTIVE: tokens minted with `authz-sidecar token` are trusted. Never run this config in production.',
+    );
+  }
+
+  const tokens = config.cache.tokens;
+  let tokenCache: TokenCache<Caller> | undefined;
+  if (tokens.enabled) {
+    tokenCache = createTokenCache<Caller>({
+      maxEntries: tokens.maxEntries,
+      ttlMs: tokens.ttlMs,
+      metrics: metrics.cache('tokens', () => tokenCache?.size() ?? 0),
+    });
+  }
+  const callerCache = options.callerCache ?? tokenCache;
+  const identifier = createIdentifier({
+    issuers: config.issuers,
+    baseDir: loaded.baseDir,
+    maxTokenBytes: config.maxTokenBytes,
+    ...(callerCache ? { cache: callerCache } : {}),
+    onVerification: metrics.tokenVerification,
+    onLookup: metrics.identityLookup,
+  });
+  await identifier.start();
+  const issuerStatus = identifier.readiness.check();
+  if (!issuerStatus.ready)
+    logger.error(
+      { issuers: issuerStatus.detail },
+      'issuer keys not loaded; /readyz stays red until they load',
+    );
 
   const observers: DecisionObserver[] = [metrics.observer];
   let logSink: OwnedSink | undefined;
@@ -83,13 +142,22 @@ export async function startSidecar(loaded: LoadedConfig, logger: Logger): Promis
     });
   }
 
-  const pipeline = createPipeline({ stores, observers, metrics, ...(cache ? { cache } : {}) });
+  const pipeline = createPipeline({
+    stores,
+    identifier,
+    router: createRouter(config.routes),
+    observers,
+    metrics,
+    ...(cache ? { cache } : {}),
+  });
   const mounts: ((app: Hono) => void)[] = config.metrics.enabled ? [mountMetrics(metrics.registry)] : [];
   const app = createHttpApp({
     pipeline,
     stores,
     bodyLimitBytes: config.server.bodyLimitBytes,
+    batchLimit: config.server.batchLimit,
     logger,
+    readiness: config.issuers.length ? [identifier.readiness] : [],
     mounts,
     ...(config.metrics.enabled ? { recordRequest: metrics.httpRequest } : {}),
   });
@@ -116,6 +184,7 @@ export async function startSidecar(loaded: LoadedConfig, logger: Logger): Promis
     stores,
     metrics,
     async close() {
+      identifier.stop();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           if ('closeAllConnections' in server) server.closeAllConnections();
@@ -140,4 +209,26 @@ function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
   return Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]).finally(
     () => clearTimeout(timer),
   );
+}
+
+/** A route to a store or issuer that does not exist is a config error, not a silent DENY later. */
+function checkRoutes(loaded: LoadedConfig, stores: StoreRegistry): void {
+  const issuers = new Set(loaded.config.issuers.map((i) => i.name));
+  const problems: string[] = [];
+  loaded.config.routes.forEach((r, i) => {
+    if (r.store !== undefined && !stores.get(r.store))
+      problems.push(`- key "routes.${i}.store": no policy store named "${r.store}"`);
+    if (r.issuer !== undefined && !issuers.has(r.issuer))
+      problems.push(`- key "routes.${i}.issuer": no issuer named "${r.issuer}"`);
+  });
+  const seen = new Set<string>();
+  loaded.config.issuers.forEach((iss, i) => {
+    if (seen.has(iss.issuer))
+      problems.push(`- key "issuers.${i}.issuer": "${iss.issuer}" is configured twice`);
+    seen.add(iss.issuer);
+  });
+  if (problems.length)
+    throw new StartupError(
+      `invalid configuration in ${loaded.file ?? 'the given config'}:\n${problems.join('\n')}`,
+    );
 }

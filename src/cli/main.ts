@@ -1,6 +1,7 @@
 import { StartupError } from '../errors.js';
 import { serveCommand } from './serve.js';
 import { testCommand } from './test.js';
+import { tokenCommand } from './token.js';
 import { validateCommand } from './validate.js';
 
 const HELP = `authz-sidecar — an authorization sidecar (policy decision point) for Cedar policies
@@ -9,6 +10,9 @@ usage:
   authz-sidecar serve [--config PATH]     run the sidecar (config also from AUTHZ_CONFIG)
   authz-sidecar validate [DIR]            parse and validate every policy store (default ./policies)
   authz-sidecar test [DIR]                run every store's tests.yaml
+  authz-sidecar token --sub ID [--group G]... [--claim NAME=VALUE]...
+  authz-sidecar token --service --client-id ID [--scope S]...
+                                          print a development token (dev key in .dev-keys/)
 `;
 
 /** CLI entry: returns the exit code (undefined while a server keeps running). */
@@ -22,6 +26,8 @@ export async function main(argv: string[]): Promise<number | undefined> {
         return await validateCommand(rest);
       case 'test':
         return await testCommand(rest);
+      case 'token':
+        return await tokenCommand(rest);
       case undefined:
       case 'help':
       case '--help':

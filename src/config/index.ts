@@ -1,4 +1,13 @@
-export { ConfigSchema, type Config, type DecisionLogConfig, type LocalStoreConfig } from './schema.js';
+export {
+  ConfigSchema,
+  ASYMMETRIC_ALGORITHMS,
+  type Config,
+  type LocalStoreConfig,
+  type DecisionLogConfig,
+  type IssuerConfig,
+  type RouteConfig,
+  type ClaimMapping,
+} from './schema.js';
 export {
   loadConfig,
   configFromObject,

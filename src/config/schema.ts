@@ -15,6 +15,8 @@ const ServerSchema = z.strictObject({
   bodyLimitBytes: z.number().int().positive().default(1_048_576),
   /** Grace period for in-flight requests on SIGTERM, in milliseconds. */
   shutdownGraceMs: z.number().int().min(0).default(5_000),
+  /** Most items in one `/v1/authorize/batch` request (AVP's BatchIsAuthorized takes 30). */
+  batchLimit: z.number().int().min(1).max(1000).default(30),
 });
 
 const PoliciesSchema = z.strictObject({
@@ -30,6 +32,153 @@ const LocalStoreSchema = z.strictObject({
   engine: z.literal('local').default('local'),
   /** Folder of the store; default `<policies.dir>/<store name>`. */
   path: z.string().min(1).optional(),
+});
+
+/** Asymmetric JWS algorithms only: `none` and HMAC (HS*) can never be configured. */
+export const ASYMMETRIC_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+] as const;
+
+const AttributeTypeSchema = z.enum(['string', 'long', 'boolean', 'decimal', 'ipaddr', 'set']);
+
+/** A claim mapped to a Cedar attribute: `tenantId`, or `{attribute: approvalLimit, type: decimal}`. */
+const ClaimMappingSchema = z.union([
+  z.string().min(1),
+  z.strictObject({ attribute: z.string().min(1), type: AttributeTypeSchema.default('string') }),
+]);
+
+const CallerTypeRuleSchema = z.strictObject({
+  /** Claim to look at (dotted paths are not interpreted; Cognito claims contain `:`). */
+  claim: z.string().min(1),
+  /** Matches when the claim equals this value, or (for array claims) contains it. */
+  equals: z.union([z.string(), z.number(), z.boolean()]).optional(),
+  /** Matches when the claim is present at all. */
+  exists: z.boolean().optional(),
+  callerType: z.string().regex(/^[a-z][a-z0-9_-]*$/, 'caller types are lowercase words'),
+});
+
+const IssuerSchema = z
+  .strictObject({
+    /** Label used in routes, logs and metrics. */
+    name: z.string().regex(/^[A-Za-z0-9_.-]+$/),
+    /** The exact `iss` claim, e.g. `https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf`. */
+    issuer: z.string().min(1),
+    /** Where the keys are: a JWKS URL, a local JWKS file, or OIDC discovery from the issuer (the default). */
+    jwksUri: z.url().optional(),
+    jwksFile: z.string().min(1).optional(),
+    /** Accepted audiences: `aud` of ID tokens, `client_id` of access tokens (Cognito's shapes). Required. */
+    audiences: z.array(z.string().min(1)).min(1),
+    /** Accepted `token_use` values (Cognito: `id`, `access`). Omit for IdPs that do not set the claim. */
+    tokenUse: z
+      .array(z.enum(['id', 'access']))
+      .min(1)
+      .optional(),
+    algorithms: z.array(z.enum(ASYMMETRIC_ALGORITHMS)).min(1).default(['RS256']),
+    clockSkewSeconds: z.number().int().min(0).max(600).default(60),
+    /** Principal id prefix; default the Cognito user pool id (last path segment of the issuer), else the issuer. */
+    principalIdPrefix: z.string().min(1).optional(),
+    /** `prefixed`: `<prefix>|<sub>` as AVP does (default); `sub`: the bare subject, for simpler policies. */
+    principalIdFormat: z.enum(['prefixed', 'sub']).default('prefixed'),
+    /** `prefixed`: group ids `<prefix>|<group>` as AVP does (default); `name`: the bare group name. */
+    groupIdFormat: z.enum(['prefixed', 'name']).default('prefixed'),
+    groupsClaim: z.string().min(1).default('cognito:groups'),
+    /** Cedar entity types for this issuer's principals. */
+    entityTypes: z
+      .strictObject({
+        user: z.string().min(1).default('User'),
+        group: z.string().min(1).default('UserGroup'),
+        service: z.string().min(1).default('Service'),
+      })
+      .prefault({}),
+    /** What a user of this issuer is called in routing (e.g. `internal` for an enterprise IdP). */
+    userCallerType: z
+      .string()
+      .regex(/^[a-z][a-z0-9_-]*$/)
+      .default('user'),
+    /** Rules checked first, in order: the first match sets the caller type. */
+    callerTypeRules: z.array(CallerTypeRuleSchema).default([]),
+    /** Claims that become principal attributes (ID-token claims, or the same claims of an access token). */
+    attributes: z.record(z.string(), ClaimMappingSchema).default({}),
+    /** Access-token claims put in the request context under `context.<key>` (AVP puts them in context). */
+    accessTokenContext: z
+      .strictObject({
+        key: z.string().min(1).default('token'),
+        claims: z.record(z.string(), ClaimMappingSchema).default({}),
+      })
+      .prefault({}),
+    /** How often keys are refreshed in the background, and the least time between two refetches for an unknown `kid`. */
+    /**
+     * Cognito lookups (off by default): enrich users whose token lacks attributes (access tokens
+     * carry no custom attributes) from the user pool, and accept only registered app clients as
+     * services. Credentials come from the AWS SDK's default chain.
+     */
+    cognito: z
+      .strictObject({
+        /** Default: the pool id at the end of the issuer URL. */
+        userPoolId: z.string().min(1).optional(),
+        /** Default: the region prefix of the pool id (`eu-west-1_AbC` → `eu-west-1`). */
+        region: z.string().min(1).optional(),
+        /** A custom Cognito endpoint (cognito-local in tests). */
+        endpoint: z.url().optional(),
+        /** Look users up (AdminGetUser, AdminListGroupsForUser) for access tokens and missing attributes. */
+        enrichUsers: z.boolean().default(false),
+        /** Accept a client-credentials caller only if its client_id is an app client of the pool (DescribeUserPoolClient). */
+        registeredClients: z.boolean().default(false),
+        /** How long a looked-up user or client is trusted; a removed group or deleted client takes effect within it. */
+        ttlSeconds: z.number().int().min(1).default(300),
+        maxEntries: z.number().int().min(1).default(10_000),
+        timeoutMs: z.number().int().min(1).default(2_000),
+      })
+      .optional(),
+    jwksRefreshSeconds: z.number().int().min(1).default(600),
+    jwksCooldownSeconds: z.number().int().min(0).default(30),
+  })
+  .refine((i) => !(i.jwksUri && i.jwksFile), {
+    message: 'set jwksUri or jwksFile, not both',
+    path: ['jwksFile'],
+  });
+
+const RouteSchema = z
+  .strictObject({
+    /** Caller type to match (`user`, `service`, or a configured one). Omit to match any. */
+    callerType: z.string().optional(),
+    /** Issuer name to match. Omit to match any. */
+    issuer: z.string().optional(),
+    /** A claim that must equal a value (for example a tenant). */
+    claim: z
+      .strictObject({ name: z.string().min(1), equals: z.union([z.string(), z.number(), z.boolean()]) })
+      .optional(),
+    /** The store, by name. */
+    store: z.string().min(1).optional(),
+    /**
+     * Or the store named from a claim, one store per tenant (AVP's strong-isolation pattern):
+     * `{claim: custom:tenantId, template: "tenant-{value}"}`. A missing claim, a value that is not
+     * a plain name, or no such store is a DENY with reason `no_store`.
+     */
+    storeFromClaim: z
+      .strictObject({ claim: z.string().min(1), template: z.string().includes('{value}') })
+      .optional(),
+  })
+  .refine((r) => (r.store === undefined) !== (r.storeFromClaim === undefined), {
+    message: 'a route names exactly one of store or storeFromClaim',
+    path: ['store'],
+  });
+
+const DevSchema = z.strictObject({
+  /**
+   * Folder of the development signing key. When set, a key pair is generated there on first start
+   * and the sidecar warns loudly that a development issuer is trusted. Never set it in production.
+   */
+  keyDir: z.string().min(1).optional(),
 });
 
 const LogSchema = z.strictObject({
@@ -103,6 +252,13 @@ export const ConfigSchema = z.strictObject({
   stores: z
     .record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'store names use letters, digits, _ . -'), LocalStoreSchema)
     .optional(),
+  /** Token issuers the sidecar trusts. */
+  issuers: z.array(IssuerSchema).default([]),
+  /** Caller → store; the first matching route wins. No match is a DENY with reason `no_store`. */
+  routes: z.array(RouteSchema).default([]),
+  dev: DevSchema.prefault({}),
+  /** Largest bearer token accepted, in bytes; a larger one is `malformed_token`. */
+  maxTokenBytes: z.number().int().min(256).default(16_384),
   log: LogSchema.prefault({}),
   cache: CacheSchema.prefault({}),
   metrics: MetricsSchema.prefault({}),
@@ -112,3 +268,6 @@ export const ConfigSchema = z.strictObject({
 export type Config = z.infer<typeof ConfigSchema>;
 export type LocalStoreConfig = z.infer<typeof LocalStoreSchema>;
 export type DecisionLogConfig = z.infer<typeof DecisionLogSchema>;
+export type IssuerConfig = z.infer<typeof IssuerSchema>;
+export type RouteConfig = z.infer<typeof RouteSchema>;
+export type ClaimMapping = z.infer<typeof ClaimMappingSchema>;

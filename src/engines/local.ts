@@ -1,4 +1,5 @@
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import { uidKey } from '../cedar/types.js';
 import { compileStore, StoreLoadError } from '../policy/compile-store.js';
 import { readStoreFiles } from '../policy/read-store.js';
 import type { CompiledStore } from '../policy/types.js';
@@ -16,6 +17,8 @@ export type ReloadResult = { ok: true; version: string; changed: boolean } | { o
 export class LocalStoreEngine implements StoreEngine {
   readonly engine = 'local';
   private current?: CompiledStore;
+  /** Uids of the store's static entities: a request may not redefine them (no forged hierarchy). */
+  private staticUids = new Set<string>();
   private loadedAt?: Date;
   private lastError?: string;
   private readonly preparsedId: string;
@@ -70,6 +73,7 @@ export class LocalStoreEngine implements StoreEngine {
         );
     }
     this.current = compiled;
+    this.staticUids = new Set(compiled.entities.map((e) => uidKey(e.uid)));
     this.loadedAt = new Date();
   }
 
@@ -96,6 +100,16 @@ export class LocalStoreEngine implements StoreEngine {
   private decideOne(request: EngineRequest): EngineAnswer {
     const store = this.current;
     if (!store) return { kind: 'failed', reason: 'engine_unavailable', message: 'store not loaded' };
+    if (this.staticUids.size > 0) {
+      const clash = request.entities.find((e) => this.staticUids.has(uidKey(e.uid)));
+      if (clash) {
+        return {
+          kind: 'invalid',
+          message: `entity ${uidKey(clash.uid)} is defined by the store and cannot be supplied`,
+          storeVersion: store.version,
+        };
+      }
+    }
     let answer: cedar.AuthorizationAnswer;
     try {
       answer = cedar.statefulIsAuthorized({

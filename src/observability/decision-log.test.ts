@@ -53,7 +53,8 @@ const identifier: Identifier = {
       type: 'user',
       issuer: 'test',
       principal: { uid: { type: 'User', id: 'alice' }, attrs: {}, parents: [] },
-      parentEntities: [],
+      protectedTypes: ['User'],
+      protectedContextKeys: [],
       context: { token_raw_should_not_leak: 'claims are not logged' },
       claims: { raw: token },
     };

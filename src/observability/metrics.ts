@@ -30,11 +30,12 @@ export interface Metrics {
   /** Counters for one cache; `size` is read at scrape time for `authz_cache_size`. */
   cache(name: CacheName, size: () => number): CacheMetrics;
   /**
-   * One token verification outcome, for the identifier to call on every `identify()` (answered by
-   * the token cache or by a signature check). `reason` is a token error code; anything else is
-   * counted as `invalid_token`.
+   * One token verification (a signature check; token-cache hits are counted as cache hits). `reason`
+   * is a token error code for a failure; anything else is counted as `invalid_token`.
    */
   tokenVerification(result: 'success' | 'failure', reason?: string): void;
+  /** One user-pool lookup by the identifier (`kind` user or client; `outcome` hit, lookup, unknown, failure). */
+  identityLookup(kind: string, outcome: string): void;
   policyReload(store: string, result: ReloadOutcome): void;
   /** An engine failed to answer (`failed` answer, a throw, a missing answer). */
   engineError(engine: string, reason: string): void;
@@ -157,6 +158,12 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     labelNames: ['store', 'result'] as const,
     registers,
   });
+  const lookups = new Counter({
+    name: 'authz_identity_lookups_total',
+    help: 'User-pool lookups for enrichment and registered clients, by kind (user, client) and outcome (hit, lookup, unknown, failure).',
+    labelNames: ['kind', 'outcome'] as const,
+    registers,
+  });
   const engineErrors = new Counter({
     name: 'authz_engine_errors_total',
     help: 'Engine failures (each one a DENY), by engine and reason.',
@@ -204,13 +211,14 @@ export function createMetrics(deps: MetricsDeps): Metrics {
       const evictions = cacheEvictions.labels(name);
       return { hit: () => hits.inc(), miss: () => misses.inc(), evict: () => evictions.inc() };
     },
-    tokenVerification(result, reason) {
+    tokenVerification: (result, reason) => {
       const r = result === 'success' ? '' : reason && isTokenErrorCode(reason) ? reason : 'invalid_token';
       tokenVerifications.labels(result, r).inc();
     },
+    identityLookup: (kind, outcome) => lookups.labels(kind, outcome).inc(),
     policyReload: (store, result) => reloads.labels(store, result).inc(),
     engineError: (engine, reason) => engineErrors.labels(engine, reasonLabel(reason)).inc(),
-    httpRequest(route, method, status) {
+    httpRequest: (route, method, status) => {
       httpChild(route, HTTP_METHODS.has(method) ? method : 'other', String(status)).inc();
     },
     decisionLogDropped: () => logDropped.inc(),

@@ -36,7 +36,8 @@ const identifier: Identifier = {
       type: 'user',
       issuer: 'test',
       principal: { uid: { type: 'User', id: m[1]! }, attrs: { tenant: m[2]! }, parents: [] },
-      parentEntities: [],
+      protectedTypes: ['User'],
+      protectedContextKeys: [],
       context: {},
       claims: {},
     };

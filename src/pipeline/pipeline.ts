@@ -105,11 +105,29 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       principal = caller.principal.uid;
       callerType = caller.type;
       // The principal and its groups come only from the verified token, never from the body.
-      const derived = [caller.principal, ...caller.parentEntities];
-      if (request.entities.some((e) => derived.some((d) => sameUid(d.uid, e.uid)))) {
-        return deny('entity_conflict', { principal, callerType });
+      const forged = request.entities.find(
+        (e) =>
+          caller.protectedTypes.includes(e.uid.type) ||
+          sameUid(e.uid, principal) ||
+          caller.principal.parents.some((p) => sameUid(p, e.uid)),
+      );
+      if (forged) {
+        return deny('entity_conflict', {
+          principal,
+          callerType,
+          message: `The request may not supply entities of type ${forged.uid.type}.`,
+        });
       }
-      entities = [...derived, ...request.entities];
+      // Likewise the token's claims in context: a request may not supply that key at all.
+      const forgedKey = caller.protectedContextKeys.find((k) => Object.hasOwn(request.context, k));
+      if (forgedKey !== undefined) {
+        return deny('invalid_request', {
+          principal,
+          callerType,
+          message: `The request may not supply context.${forgedKey}: the sidecar sets it from the verified token.`,
+        });
+      }
+      entities = [caller.principal, ...request.entities];
       context = { ...request.context, ...caller.context };
       if (!storeName) {
         storeName = deps.router?.route({
@@ -127,7 +145,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }
     if (!storeName) return deny('no_store', { principal, ...(callerType ? { callerType } : {}) });
     const store = deps.stores.get(storeName);
-    if (!store) return deny('unknown_store', { principal, ...(callerType ? { callerType } : {}) });
+    // A store the caller named is unknown (404); a store that routing built (per tenant) is no route.
+    if (!store)
+      return deny(request.store ? 'unknown_store' : 'no_store', {
+        principal,
+        ...(callerType ? { callerType } : {}),
+      });
     return {
       index,
       store,

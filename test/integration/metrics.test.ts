@@ -53,6 +53,7 @@ describe('GET /metrics', () => {
       authz_decisions_total: 'counter',
       authz_decision_duration_seconds: 'histogram',
       authz_token_verifications_total: 'counter',
+      authz_identity_lookups_total: 'counter',
       authz_cache_hits_total: 'counter',
       authz_cache_misses_total: 'counter',
       authz_cache_evictions_total: 'counter',

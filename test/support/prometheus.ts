@@ -35,9 +35,10 @@ export function parseExposition(text: string): Exposition {
       consumed += l[0].length;
     }
     if (consumed !== body.length) throw new Error(`malformed labels: ${line}`);
-    const raw = m[3]!;
-    const value = raw === '+Inf' ? Infinity : raw === '-Inf' ? -Infinity : Number(raw);
-    if (Number.isNaN(value) && raw !== 'NaN') throw new Error(`malformed value: ${line}`);
+    // Prometheus parses values with Go's ParseFloat: NaN and Inf in any case (prom-client writes `Nan`).
+    const raw = m[3]!.toLowerCase();
+    const value = raw === '+inf' || raw === 'inf' ? Infinity : raw === '-inf' ? -Infinity : Number(raw);
+    if (Number.isNaN(value) && raw !== 'nan') throw new Error(`malformed value: ${line}`);
     samples.push({ name: m[1]!, labels, value });
   }
   return { samples, types };

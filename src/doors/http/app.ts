@@ -5,6 +5,7 @@ import type { Logger } from '../../observability/logger.js';
 import type { Pipeline } from '../../pipeline/pipeline.js';
 import type { StoreRegistry } from '../../policy/registry.js';
 import { mountHealth, type ReadinessCheck } from './health.js';
+import { mountAuthorize } from './authorize.js';
 import { mountIsAuthorized } from './is-authorized.js';
 import { httpMetrics } from './metrics.js';
 import { errorBody, renderError } from './render.js';
@@ -13,6 +14,7 @@ export interface HttpAppDeps {
   pipeline: Pipeline;
   stores: StoreRegistry;
   bodyLimitBytes: number;
+  batchLimit: number;
   logger?: Logger;
   readiness?: ReadinessCheck[];
   /** Further doors mounted on the same server. */
@@ -39,6 +41,7 @@ export function createHttpApp(deps: HttpAppDeps): Hono {
   );
   mountHealth(app, deps.stores, deps.readiness);
   mountIsAuthorized(app, deps.pipeline);
+  mountAuthorize(app, deps.pipeline, deps.batchLimit);
   for (const mount of deps.mounts ?? []) mount(app);
 
   app.notFound((c) => c.json(errorBody('not_found', `No endpoint ${c.req.method} ${c.req.path}.`), 404));

@@ -1,0 +1,87 @@
+import type { Context, Hono } from 'hono';
+import { AuthzError, isTokenErrorCode } from '../../errors.js';
+import type { Pipeline } from '../../pipeline/pipeline.js';
+import type { Decision, DecisionRequest } from '../../pipeline/types.js';
+import { decisionBody, statusOf } from './render.js';
+import { readJsonBody } from './request-body.js';
+import { AuthorizeBatchBody, AuthorizeBody, type AuthorizeItem } from './wire.js';
+
+/** The bearer token: the Authorization header wins over a `token` body field. */
+export function bearerToken(c: Context, bodyToken: string | undefined): string | undefined {
+  const header = c.req.header('authorization');
+  const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  return match?.[1] ?? bodyToken;
+}
+
+/** One item of the token API → a pipeline request. Inline resource attributes become the resource entity. */
+export function toDecisionRequest(item: AuthorizeItem, token: string | undefined): DecisionRequest {
+  const { type, id, attributes, parents } = item.resource;
+  const entities = [...item.entities];
+  if (attributes || parents) {
+    if (entities.some((e) => e.uid.type === type && e.uid.id === id)) {
+      throw new AuthzError('invalid_request', 'The resource has inline attributes and is also in entities.', {
+        fields: [{ path: 'resource.attributes', message: 'given twice (also in entities)' }],
+      });
+    }
+    entities.push({ uid: { type, id }, attrs: attributes ?? {}, parents: parents ?? [] });
+  }
+  return {
+    subject: { kind: 'token', token },
+    action: item.action,
+    resource: { type, id },
+    context: item.context,
+    entities,
+  };
+}
+
+/** A token failure answers 401 with the RFC 6750 challenge. */
+function tokenFailure(c: Context, d: Decision) {
+  c.header(
+    'WWW-Authenticate',
+    d.reason === 'missing_token'
+      ? 'Bearer realm="authz-sidecar"'
+      : 'Bearer realm="authz-sidecar", error="invalid_token"',
+  );
+  return c.json({ decision: 'DENY' as const, reason: d.reason, message: d.message }, 401);
+}
+
+/**
+ * `POST /v1/authorize`: the caller is whoever the bearer token proves; the sidecar picks the store.
+ * `POST /v1/authorize/batch`: one token, many items, one answer per item in order.
+ */
+export function mountAuthorize(app: Hono, pipeline: Pipeline, batchLimit: number): void {
+  app.post('/v1/authorize', async (c) => {
+    const body = await readJsonBody(c, AuthorizeBody);
+    const decision = await pipeline.decide(toDecisionRequest(body, bearerToken(c, body.token)));
+    if (decision.reason && isTokenErrorCode(decision.reason)) return tokenFailure(c, decision);
+    return c.json(
+      {
+        ...decisionBody(decision),
+        ...(decision.principal ? { principal: decision.principal, callerType: decision.callerType } : {}),
+      },
+      statusOf(decision),
+    );
+  });
+
+  app.post('/v1/authorize/batch', async (c) => {
+    const body = await readJsonBody(c, AuthorizeBatchBody);
+    if (body.items.length > batchLimit) {
+      throw new AuthzError(
+        'batch_too_large',
+        `A batch holds at most ${batchLimit} items; this one has ${body.items.length}.`,
+        {
+          fields: [{ path: 'items', message: `at most ${batchLimit} items` }],
+        },
+      );
+    }
+    const token = bearerToken(c, body.token);
+    const decisions = await pipeline.decideBatch(body.items.map((item) => toDecisionRequest(item, token)));
+    const tokenDenied = decisions.find((d) => d.reason && isTokenErrorCode(d.reason));
+    if (tokenDenied) return tokenFailure(c, tokenDenied);
+    const first = decisions.find((d) => d.principal);
+    return c.json({
+      results: decisions.map(decisionBody),
+      ...(first ? { principal: first.principal, callerType: first.callerType } : {}),
+    });
+  });
+}
