@@ -45,6 +45,8 @@ export interface Sidecar {
   stores: StoreRegistry;
   /** The sidecar's own metrics registry and counters (the identifier reports token verifications here). */
   metrics: Metrics;
+  /** The HTTP routes as served (tests check every mounted route against openapi.yaml). */
+  app: Hono;
   close(): Promise<void>;
 }
 
@@ -183,6 +185,7 @@ export async function startSidecar(
     pipeline,
     stores,
     metrics,
+    app,
     async close() {
       identifier.stop();
       await new Promise<void>((resolve) => {
