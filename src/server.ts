@@ -190,7 +190,8 @@ function checkRoutes(loaded: LoadedConfig, stores: StoreRegistry): void {
   const issuers = new Set(loaded.config.issuers.map((i) => i.name));
   const problems: string[] = [];
   loaded.config.routes.forEach((r, i) => {
-    if (!stores.get(r.store)) problems.push(`- key "routes.${i}.store": no policy store named "${r.store}"`);
+    if (r.store !== undefined && !stores.get(r.store))
+      problems.push(`- key "routes.${i}.store": no policy store named "${r.store}"`);
     if (r.issuer !== undefined && !issuers.has(r.issuer))
       problems.push(`- key "routes.${i}.issuer": no issuer named "${r.issuer}"`);
   });

@@ -53,3 +53,15 @@ export function rawRequest(
     req.end();
   });
 }
+
+/** GETs a URL and returns status and parsed JSON body. */
+export async function getJson(url: string) {
+  const res = await fetch(url);
+  const text = await res.text();
+  return {
+    status: res.status,
+    headers: res.headers,
+    text,
+    json: JSON.parse(text) as Record<string, unknown>,
+  };
+}

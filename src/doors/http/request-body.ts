@@ -12,7 +12,13 @@ export async function readJsonBody<S extends z.ZodType>(c: Context, schema: S): 
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new AuthzError('invalid_json', `The body is not valid JSON: ${(err as Error).message}`);
+    // V8's message may quote the body around the error ("…\"token\": eyJhbGciOi\"…"), and the body
+    // can hold a token or a secret: report the position only.
+    const at = /at position (\d+)/.exec((err as Error).message)?.[1];
+    throw new AuthzError(
+      'invalid_json',
+      at ? `The body is not valid JSON (error at position ${at}).` : 'The body is not valid JSON.',
+    );
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
