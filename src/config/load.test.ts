@@ -32,9 +32,32 @@ function errorOf(options: Parameters<typeof loadConfig>[0]): string {
 }
 
 const DEFAULTS = {
-  server: { host: '127.0.0.1', port: 8181, bodyLimitBytes: 1_048_576, shutdownGraceMs: 5_000 },
+  server: {
+    host: '127.0.0.1',
+    port: 8181,
+    bodyLimitBytes: 1_048_576,
+    shutdownGraceMs: 5_000,
+    batchLimit: 30,
+  },
   policies: { dir: 'policies', watch: true, reloadDebounceMs: 150 },
+  issuers: [],
+  routes: [],
+  dev: {},
+  maxTokenBytes: 16_384,
   log: { level: 'info' },
+  grpc: { enabled: false, host: '127.0.0.1', port: 9191, healthPollMs: 1000 },
+  extAuthz: {
+    pathPrefix: '/ext-authz',
+    authRequestPath: '/auth-request',
+    originalUriHeader: 'x-original-uri',
+    originalMethodHeader: 'x-original-method',
+    upstreamHeaders: {
+      principal: 'x-authz-principal',
+      decisionId: 'x-authz-decision-id',
+      callerType: 'x-authz-caller-type',
+    },
+  },
+  authzen: { enabled: true, subjectTypes: {}, resourceTypes: {}, actionType: 'Action' },
 };
 
 describe('loadConfig: defaults', () => {
