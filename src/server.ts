@@ -4,6 +4,9 @@ import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { createDecisionCache, createTokenCache, type DecisionCache, type TokenCache } from './cache/index.js';
 import { resolveFromConfig, type Config, type LoadedConfig } from './config/index.js';
+import { mountAuthzen } from './doors/authzen/authzen.js';
+import { mountExtAuthzHttp } from './doors/ext-authz/http.js';
+import { startGrpcServer, type RunningGrpcServer } from './doors/grpc/server.js';
 import { createHttpApp } from './doors/http/app.js';
 import { mountMetrics } from './doors/http/metrics.js';
 import { StartupError } from './errors.js';
@@ -20,7 +23,7 @@ import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { createPipeline, type DecisionObserver, type Pipeline } from './pipeline/pipeline.js';
 import { createStoreRegistry, type StoreRegistry } from './policy/registry.js';
-import { createRouter } from './routing/index.js';
+import { createHttpRouteTable, createRouter, type HttpRouteTable } from './routing/index.js';
 
 /**
  * The caller types that get their own `caller_type` label value: `user`, `service` and every type
@@ -47,6 +50,8 @@ export interface Sidecar {
   metrics: Metrics;
   /** The HTTP routes as served (tests check every mounted route against openapi.yaml). */
   app: Hono;
+  /** The gRPC server (Envoy ext_authz gRPC, health), when `grpc.enabled`. */
+  grpc?: { port: number; target: string; socketPath?: string };
   close(): Promise<void>;
 }
 
@@ -85,6 +90,7 @@ export async function startSidecar(
   for (const s of stores.statuses())
     logger.info({ store: s.name, version: s.version, policies: s.policies }, 'policy store loaded');
   checkRoutes(loaded, stores);
+  const routes = buildRouteTable(loaded);
 
   if (config.dev.keyDir) {
     const { created, jwksFile } = await ensureDevKeys(path.resolve(loaded.baseDir, config.dev.keyDir));
@@ -153,14 +159,24 @@ export async function startSidecar(
     ...(cache ? { cache } : {}),
   });
   const mounts: ((app: Hono) => void)[] = config.metrics.enabled ? [mountMetrics(metrics.registry)] : [];
+  const readiness = config.issuers.length ? [identifier.readiness] : [];
   const app = createHttpApp({
     pipeline,
     stores,
     bodyLimitBytes: config.server.bodyLimitBytes,
     batchLimit: config.server.batchLimit,
     logger,
-    readiness: config.issuers.length ? [identifier.readiness] : [],
-    mounts,
+    readiness,
+    mounts: [
+      ...mounts,
+      (a) => mountExtAuthzHttp(a, { pipeline, routes, config: config.extAuthz }),
+      ...(config.authzen.enabled
+        ? [
+            (a: Parameters<typeof mountAuthzen>[0]) =>
+              mountAuthzen(a, { pipeline, config: config.authzen, batchLimit: config.server.batchLimit }),
+          ]
+        : []),
+    ],
     ...(config.metrics.enabled ? { recordRequest: metrics.httpRequest } : {}),
   });
 
@@ -179,6 +195,31 @@ export async function startSidecar(
   const url = `http://${host}:${port}`;
   logger.info({ url }, 'authz-sidecar listening');
 
+  let grpcServer: RunningGrpcServer | undefined;
+  if (config.grpc.enabled) {
+    try {
+      grpcServer = await startGrpcServer({
+        pipeline,
+        routes,
+        extAuthz: config.extAuthz,
+        grpc: config.grpc,
+        ready: () => stores.ready() && readiness.every((r) => r.check().ready),
+        onError: (err) => logger.error({ err: { message: (err as Error).message } }, 'gRPC check failed'),
+      });
+    } catch (err) {
+      server.close();
+      identifier.stop();
+      await stores.close();
+      throw new StartupError(
+        `gRPC server: cannot listen on ${config.grpc.host}:${config.grpc.port}${config.grpc.socketPath ? ` or ${config.grpc.socketPath}` : ''} (${(err as Error).message}) (config keys grpc.host, grpc.port, grpc.socketPath)`,
+      );
+    }
+    logger.info(
+      { target: grpcServer.target, socketPath: grpcServer.socketPath },
+      'gRPC ext_authz and health listening',
+    );
+  }
+
   return {
     url,
     port,
@@ -186,8 +227,18 @@ export async function startSidecar(
     stores,
     metrics,
     app,
+    ...(grpcServer
+      ? {
+          grpc: {
+            port: grpcServer.port,
+            target: grpcServer.target,
+            ...(grpcServer.socketPath ? { socketPath: grpcServer.socketPath } : {}),
+          },
+        }
+      : {}),
     async close() {
       identifier.stop();
+      const grpcClosed = grpcServer?.close(config.server.shutdownGraceMs);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           if ('closeAllConnections' in server) server.closeAllConnections();
@@ -199,6 +250,7 @@ export async function startSidecar(
         });
         if ('closeIdleConnections' in server) server.closeIdleConnections();
       });
+      await grpcClosed;
       await stores.close();
       // Whatever the log still buffers goes out, unless its destination is stuck.
       if (decisionLog) await withTimeout(decisionLog.flush(), config.server.shutdownGraceMs);
@@ -214,6 +266,23 @@ function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
   );
 }
 
+/** The proxy doors' route table; a bad template stops startup naming its key. */
+function buildRouteTable(loaded: LoadedConfig): HttpRouteTable | undefined {
+  if (!loaded.config.httpRoutes) return undefined;
+  try {
+    return createHttpRouteTable(loaded.config.httpRoutes);
+  } catch (err) {
+    if (err instanceof StartupError)
+      throw new StartupError(
+        err.message.replace(
+          'invalid configuration:',
+          `invalid configuration in ${loaded.file ?? 'the given config'}:`,
+        ),
+      );
+    throw err;
+  }
+}
+
 /** A route to a store or issuer that does not exist is a config error, not a silent DENY later. */
 function checkRoutes(loaded: LoadedConfig, stores: StoreRegistry): void {
   const issuers = new Set(loaded.config.issuers.map((i) => i.name));
@@ -224,6 +293,11 @@ function checkRoutes(loaded: LoadedConfig, stores: StoreRegistry): void {
     if (r.issuer !== undefined && !issuers.has(r.issuer))
       problems.push(`- key "routes.${i}.issuer": no issuer named "${r.issuer}"`);
   });
+  const { httpRoutes, authzen } = loaded.config;
+  if (httpRoutes?.store && !stores.get(httpRoutes.store))
+    problems.push(`- key "httpRoutes.store": no policy store named "${httpRoutes.store}"`);
+  if (authzen.store && !stores.get(authzen.store))
+    problems.push(`- key "authzen.store": no policy store named "${authzen.store}"`);
   const seen = new Set<string>();
   loaded.config.issuers.forEach((iss, i) => {
     if (seen.has(iss.issuer))

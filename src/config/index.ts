@@ -8,6 +8,13 @@ export {
   type RouteConfig,
   type ClaimMapping,
 } from './schema.js';
+export type {
+  AuthzenConfig,
+  ExtAuthzConfig,
+  GrpcConfig,
+  HttpRouteConfig,
+  HttpRoutesConfig,
+} from './doors.js';
 export {
   loadConfig,
   configFromObject,

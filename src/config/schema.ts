@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AuthzenSchema, ExtAuthzSchema, GrpcSchema, HttpRoutesSchema } from './doors.js';
 
 /**
  * The one configuration schema. Every key has a default, so an empty file (or no file) is the
@@ -263,6 +264,14 @@ export const ConfigSchema = z.strictObject({
   cache: CacheSchema.prefault({}),
   metrics: MetricsSchema.prefault({}),
   decisionLog: DecisionLogSchema.prefault({}),
+  /** The gRPC server (Envoy ext_authz gRPC and gRPC health); off by default. */
+  grpc: GrpcSchema,
+  /** Envoy HTTP ext_authz and nginx auth_request door. */
+  extAuthz: ExtAuthzSchema.prefault({}),
+  /** (method, path) → Cedar action, resource and context for the proxy doors; none: every request is denied. */
+  httpRoutes: HttpRoutesSchema.optional(),
+  /** The OpenID AuthZEN Authorization API door. */
+  authzen: AuthzenSchema,
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

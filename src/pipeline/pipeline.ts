@@ -129,7 +129,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       }
       entities = [caller.principal, ...request.entities];
       context = { ...request.context, ...caller.context };
-      if (!storeName) {
+      if (!storeName && !request.reject) {
         storeName = deps.router?.route({
           callerType: caller.type,
           issuer: caller.issuer,
@@ -142,6 +142,14 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       callerType = request.subject.callerType;
       // A stated principal without a store (AuthZEN) is routed by its caller type alone.
       if (!storeName && callerType) storeName = deps.router?.route({ callerType });
+    }
+    if (request.reject) {
+      const { reason, message } = request.reject;
+      return deny(reason, {
+        principal,
+        ...(callerType ? { callerType } : {}),
+        ...(message ? { message } : {}),
+      });
     }
     if (!storeName) return deny('no_store', { principal, ...(callerType ? { callerType } : {}) });
     const store = deps.stores.get(storeName);

@@ -297,7 +297,7 @@ describe('decisions of the sample stores over HTTP', () => {
   );
 
   // Every case of every store's tests.yaml, asked over HTTP instead of through the CLI.
-  for (const store of ['customers', 'internal', 'services']) {
+  for (const store of ['api', 'customers', 'internal', 'services']) {
     const suite = readTestSuite(path.join(REPO_ROOT, 'policies', store))!;
     it.each(suite.cases)(`${store} tests.yaml: $name`, async (c) => {
       const res = await postJson(url(), {
@@ -336,7 +336,7 @@ describe('/healthz and /readyz', () => {
     const body = (await res.json()) as { ready: boolean; stores: Record<string, unknown>[] };
     expect(Object.keys(body).sort()).toEqual(['ready', 'stores']);
     expect(body.ready).toBe(true);
-    expect(body.stores.map((s) => s.name).sort()).toEqual(['customers', 'internal', 'services']);
+    expect(body.stores.map((s) => s.name).sort()).toEqual(['api', 'customers', 'internal', 'services']);
     for (const s of body.stores) {
       expect(Object.keys(s).sort()).toEqual(['engine', 'loadedAt', 'name', 'policies', 'ready', 'version']);
       expect(s).toMatchObject({
@@ -348,7 +348,7 @@ describe('/healthz and /readyz', () => {
     }
     // Static policies plus template links: customers has 7 static policies and 2 links.
     const count = Object.fromEntries(body.stores.map((s) => [s.name, s.policies]));
-    expect(count).toEqual({ customers: 9, internal: 4, services: 4 });
+    expect(count).toEqual({ api: 8, customers: 9, internal: 4, services: 4 });
   });
 
   it('the version a decision reports is the one /readyz shows', async () => {
