@@ -2,19 +2,22 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { serve } from '@hono/node-server';
 import type { LoadedConfig } from './config/index.js';
+import { createAvpDoorApp } from './doors/avp/door.js';
 import { createHttpApp } from './doors/http/app.js';
 import { StartupError } from './errors.js';
 import { ensureDevKeys } from './identity/dev-issuer.js';
 import { createIdentifier, type CallerCache } from './identity/identifier.js';
 import type { Logger } from './observability/logger.js';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.js';
-import { createStoreRegistry, type StoreRegistry } from './policy/registry.js';
+import { createStoreRegistry, type StoreRegistry, type StoreRegistryOptions } from './policy/registry.js';
 import { createRouter } from './routing/index.js';
 
 export interface Sidecar {
   /** Base URL of the HTTP server, e.g. `http://127.0.0.1:8181`. */
   url: string;
   port: number;
+  /** Base URL of the AVP door when it is enabled, e.g. `http://127.0.0.1:8182`. */
+  avpUrl?: string;
   pipeline: Pipeline;
   stores: StoreRegistry;
   close(): Promise<void>;
@@ -23,6 +26,8 @@ export interface Sidecar {
 export interface SidecarOptions {
   /** Verified-token cache; none means every request verifies its token. */
   callerCache?: CallerCache;
+  /** AVP engine hooks and test-only SDK settings (see StoreRegistryOptions). */
+  avp?: Pick<StoreRegistryOptions, 'avpObserver' | 'avpSyncObserver' | 'avpSdk'>;
 }
 
 /**
@@ -36,6 +41,23 @@ export async function startSidecar(
 ): Promise<Sidecar> {
   const { config } = loaded;
   const stores = createStoreRegistry(loaded, {
+    ...options.avp,
+    avpSyncObserver: {
+      sync: (event) => {
+        options.avp?.avpSyncObserver?.sync?.(event);
+        const { result } = event;
+        if (!result.ok)
+          logger.error(
+            { store: event.store, error: result.error },
+            'AVP sync failed; the last good policies keep serving until maxStalenessSeconds',
+          );
+        else if (result.changed)
+          logger.info(
+            { store: event.store, version: result.version, fetched: result.fetched },
+            'policies synced from AVP',
+          );
+      },
+    },
     onReload: ({ store, result }) => {
       if (result.ok && result.changed)
         logger.info({ store, version: result.version }, 'policy store reloaded');
@@ -46,8 +68,12 @@ export async function startSidecar(
         );
     },
   });
+  await stores.start();
   for (const s of stores.statuses())
-    logger.info({ store: s.name, version: s.version, policies: s.policies }, 'policy store loaded');
+    logger.info(
+      { store: s.name, engine: s.engine, version: s.version, policies: s.policies, ready: s.ready },
+      'policy store loaded',
+    );
   checkRoutes(loaded, stores);
 
   if (config.dev.keyDir) {
@@ -82,38 +108,82 @@ export async function startSidecar(
     readiness: config.issuers.length ? [identifier.readiness] : [],
   });
 
-  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: config.server.port, hostname: config.server.host }, () =>
-      resolve(s),
-    );
-    s.once('error', reject);
-  });
-  const { port } = server.address() as AddressInfo;
-  const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
-  const url = `http://${host}:${port}`;
+  const server = await listen(app.fetch, config.server.host, config.server.port);
+  const port = (server.address() as AddressInfo).port;
+  const url = urlOf(config.server.host, port);
   logger.info({ url }, 'authz-sidecar listening');
+
+  // The AVP door has a listener of its own, on loopback only (the schema refuses other hosts):
+  // it trusts stated principals and SigV4 proves nothing to it.
+  let avpServer: ReturnType<typeof serve> | undefined;
+  let avpUrl: string | undefined;
+  if (config.avpDoor.enabled) {
+    const door = createAvpDoorApp({
+      pipeline,
+      stores,
+      policyStores: config.avpDoor.policyStores,
+      bodyLimitBytes: config.server.bodyLimitBytes,
+      logger,
+    });
+    try {
+      avpServer = await listen(door.fetch, config.avpDoor.host, config.avpDoor.port);
+    } catch (err) {
+      await closeServer(server, 0);
+      throw new StartupError(
+        `the AVP door cannot listen on ${config.avpDoor.host}:${config.avpDoor.port} (config key avpDoor.port): ${(err as Error).message}`,
+      );
+    }
+    avpUrl = urlOf(config.avpDoor.host, (avpServer.address() as AddressInfo).port);
+    logger.info({ url: avpUrl }, 'AVP door listening (local host only; SigV4 signatures are not verified)');
+  }
 
   return {
     url,
     port,
+    ...(avpUrl ? { avpUrl } : {}),
     pipeline,
     stores,
     async close() {
       identifier.stop();
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          if ('closeAllConnections' in server) server.closeAllConnections();
-          resolve();
-        }, config.server.shutdownGraceMs);
-        server.close(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-        if ('closeIdleConnections' in server) server.closeIdleConnections();
-      });
+      await Promise.all([
+        closeServer(server, config.server.shutdownGraceMs),
+        ...(avpServer ? [closeServer(avpServer, config.server.shutdownGraceMs)] : []),
+      ]);
       await stores.close();
     },
   };
+}
+
+type Server = ReturnType<typeof serve>;
+
+function listen(
+  fetch: Parameters<typeof serve>[0]['fetch'],
+  hostname: string,
+  port: number,
+): Promise<Server> {
+  return new Promise<Server>((resolve, reject) => {
+    const s = serve({ fetch, port, hostname }, () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
+function urlOf(host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** Stops accepting, lets in-flight requests finish for up to `graceMs`, then drops the rest. */
+function closeServer(server: Server, graceMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      if ('closeAllConnections' in server) server.closeAllConnections();
+      resolve();
+    }, graceMs);
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    if ('closeIdleConnections' in server) server.closeIdleConnections();
+  });
 }
 
 /** A route to a store or issuer that does not exist is a config error, not a silent DENY later. */
