@@ -123,6 +123,7 @@ type Sent<T> =
   | { kind: 'failed'; outcome: AvpCallOutcome; message: string };
 
 class MalformedResponse extends Error {}
+class BudgetExpired extends Error {}
 
 interface AvpResult {
   decision?: unknown;
@@ -201,6 +202,30 @@ export class AvpStoreEngine implements StoreEngine {
     this.staticItems = this.staticEntities.map((e, i) => toEntityItem(e, `entitiesFile[${i}]`));
     this.staticUids = new Set(this.staticEntities.map((e) => uidKey(e.uid)));
     this.storeVersion = `avp:${options.config.policyStoreId}`;
+  }
+
+  /**
+   * Warms the SDK before the sidecar reports ready: the first call of a process loads the SDK's
+   * modules and resolves credentials, which can take longer than a decision's whole budget. One
+   * IsAuthorized about a made-up entity (AVP answers a ValidationException or a DENY; either
+   * will do) goes out, uncounted and outside the breaker. It also shows early, in the log, whether
+   * AVP is reachable with these credentials.
+   */
+  async start(timeoutMs = 5_000): Promise<void> {
+    const warmUp = { entityType: 'AuthzSidecar::WarmUp', entityId: 'warm-up' };
+    try {
+      await this.client.send(
+        new IsAuthorizedCommand({
+          policyStoreId: this.config.policyStoreId,
+          principal: warmUp,
+          action: { actionType: 'AuthzSidecar::WarmUp::Action', actionId: 'warm-up' },
+          resource: warmUp,
+        }),
+        { abortSignal: AbortSignal.timeout(timeoutMs) },
+      );
+    } catch {
+      /* any answer warms the SDK; failures show in the first decisions and their counters */
+    }
   }
 
   /** A snapshot of the counters. */
@@ -441,11 +466,21 @@ export class AvpStoreEngine implements StoreEngine {
       if (attempt > 0) this.counts.retries++;
       const started = performance.now();
       const abort = new AbortController();
-      const timer = setTimeout(() => abort.abort(), remaining);
+      let timer: NodeJS.Timeout | undefined;
+      // The budget holds whatever the SDK does before it looks at the signal (a first call loads
+      // modules and resolves credentials): the race settles at the deadline either way.
+      const expired = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          abort.abort();
+          reject(new BudgetExpired());
+        }, remaining);
+      });
       let outcome: AvpCallOutcome;
       let message: string;
       try {
-        const output = await call(abort.signal);
+        const pending = call(abort.signal);
+        pending.catch(() => undefined); // settles after the race was lost; nothing to report
+        const output = await Promise.race([pending, expired]);
         let results: AvpResult[];
         try {
           results = parse(output).map(checkResult);
@@ -532,7 +567,8 @@ export function classify(err: unknown, aborted: boolean): { outcome: AvpCallOutc
   };
   const message = String(e?.message ?? err).slice(0, 300);
   if (err instanceof MalformedResponse) return { outcome: 'malformed', message };
-  if (aborted || e?.name === 'AbortError') return { outcome: 'timeout', message: 'timed out' };
+  if (err instanceof BudgetExpired || aborted || e?.name === 'AbortError')
+    return { outcome: 'timeout', message: 'timed out' };
   const status = e?.$metadata?.httpStatusCode;
   if (e?.name === 'ValidationException') return { outcome: 'validation', message };
   if (e?.name === 'ThrottlingException' || status === 429) return { outcome: 'throttled', message };

@@ -43,7 +43,7 @@ export function avpConfig(
     endpoint,
     mode: 'is-authorized',
     tokenField: 'auto',
-    timeBudgetMs: 2_000,
+    timeBudgetMs: 10_000,
     retries: 2,
     retryBaseMs: 5,
     circuitBreaker: { failureThreshold: 5, resetMs: 10_000 },

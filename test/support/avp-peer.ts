@@ -166,6 +166,12 @@ export interface PeerFaults {
   badShape?: number;
   /** Only these operations are faulted (default: all). */
   operations?: string[];
+  /**
+   * Only requests whose user-agent contains this are faulted (default: all). Tests give each
+   * engine its own (the SDK's `customUserAgent`), so a call another engine abandoned earlier
+   * cannot use up a fault meant for this one.
+   */
+  userAgent?: string;
 }
 
 export interface AvpPeer {
@@ -177,6 +183,8 @@ export interface AvpPeer {
   faults: PeerFaults;
   resetCalls(): void;
   totalCalls(operations?: string[]): number;
+  /** Resolves once no request has been handled for 100 ms (abandoned calls finish in the background). */
+  idle(): Promise<void>;
   /** Stops listening (connections are refused) until `restore()`. */
   refuse(): Promise<void>;
   restore(): Promise<void>;
@@ -194,6 +202,8 @@ const iso = (d: Date) => d.toISOString();
 
 export async function startAvpPeer(options: AvpPeerOptions = {}): Promise<AvpPeer> {
   const stores = new Map((options.stores ?? []).map((s) => [s.policyStoreId, s]));
+  // Compile up front: the peer shares the process (and its event loop) with the engines under test.
+  for (const s of stores.values()) s.decider();
   const calls: Record<string, number> = {};
   const faults: PeerFaults = {};
   const sockets = new Set<import('node:net').Socket>();
@@ -408,7 +418,9 @@ export async function startAvpPeer(options: AvpPeerOptions = {}): Promise<AvpPee
       res.writeHead(status, { 'content-type': AWS_JSON_CONTENT_TYPE, ...headers });
       res.end(body);
     };
-    const faulted = !faults.operations || faults.operations.includes(operation);
+    const faulted =
+      (!faults.operations || faults.operations.includes(operation)) &&
+      (!faults.userAgent || String(req.headers['user-agent'] ?? '').includes(faults.userAgent));
     if (faulted && faults.delayMs) await new Promise((r) => setTimeout(r, faults.delayMs));
     if (faulted && take('throttle')) {
       const r = renderAwsError(new AwsError('ThrottlingException', 'Rate exceeded'));
@@ -442,7 +454,11 @@ export async function startAvpPeer(options: AvpPeerOptions = {}): Promise<AvpPee
     }
   }
 
-  const server = http.createServer((req, res) => void handle(req, res));
+  let inFlight = 0;
+  const server = http.createServer((req, res) => {
+    inFlight++;
+    void handle(req, res).finally(() => inFlight--);
+  });
   server.keepAliveTimeout = 60_000;
   server.on('connection', (s) => {
     sockets.add(s);
@@ -465,7 +481,7 @@ export async function startAvpPeer(options: AvpPeerOptions = {}): Promise<AvpPee
       server.close(() => resolve());
     });
 
-  return {
+  const peerObj: AvpPeer = {
     url: `http://127.0.0.1:${port}`,
     port,
     stores,
@@ -479,10 +495,15 @@ export async function startAvpPeer(options: AvpPeerOptions = {}): Promise<AvpPee
         .filter(([op]) => !operations || operations.includes(op))
         .reduce((n, [, c]) => n + c, 0);
     },
+    async idle() {
+      for (let waited = 0; inFlight > 0 && waited < 10_000; waited += 10)
+        await new Promise((r) => setTimeout(r, 10));
+    },
     refuse: stop,
     restore: () => listen(port),
     close: async () => {
       if (server.listening) await stop();
     },
   };
+  return peerObj;
 }
