@@ -5,6 +5,7 @@ import type { Hono } from 'hono';
 import { createDecisionCache, createTokenCache, type DecisionCache, type TokenCache } from './cache/index.js';
 import { resolveFromConfig, type Config, type LoadedConfig } from './config/index.js';
 import { mountAuthzen } from './doors/authzen/authzen.js';
+import { createAvpDoorApp } from './doors/avp/door.js';
 import { mountExtAuthzHttp } from './doors/ext-authz/http.js';
 import { startGrpcServer, type RunningGrpcServer } from './doors/grpc/server.js';
 import { createHttpApp } from './doors/http/app.js';
@@ -22,7 +23,7 @@ import {
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { createPipeline, type DecisionObserver, type Pipeline } from './pipeline/pipeline.js';
-import { createStoreRegistry, type StoreRegistry } from './policy/registry.js';
+import { createStoreRegistry, type StoreRegistry, type StoreRegistryOptions } from './policy/registry.js';
 import { createHttpRouteTable, createRouter, type HttpRouteTable } from './routing/index.js';
 
 /**
@@ -44,6 +45,8 @@ export interface Sidecar {
   /** Base URL of the HTTP server, e.g. `http://127.0.0.1:8181`. */
   url: string;
   port: number;
+  /** Base URL of the AVP door when it is enabled, e.g. `http://127.0.0.1:8182`. */
+  avpUrl?: string;
   pipeline: Pipeline;
   stores: StoreRegistry;
   /** The sidecar's own metrics registry and counters (the identifier reports token verifications here). */
@@ -58,6 +61,8 @@ export interface Sidecar {
 export interface SidecarOptions {
   /** Verified-token cache; by default one built from `cache.tokens` (none when it is disabled). */
   callerCache?: CallerCache;
+  /** AVP engine hooks and test-only SDK settings (see StoreRegistryOptions). */
+  avp?: Pick<StoreRegistryOptions, 'avpObserver' | 'avpSyncObserver' | 'avpSdk'>;
 }
 
 /**
@@ -76,6 +81,23 @@ export async function startSidecar(
     stores: { statuses: () => stores.statuses() },
   });
   const stores = createStoreRegistry(loaded, {
+    ...options.avp,
+    avpSyncObserver: {
+      sync: (event) => {
+        options.avp?.avpSyncObserver?.sync?.(event);
+        const { result } = event;
+        if (!result.ok)
+          logger.error(
+            { store: event.store, error: result.error },
+            'AVP sync failed; the last good policies keep serving until maxStalenessSeconds',
+          );
+        else if (result.changed)
+          logger.info(
+            { store: event.store, version: result.version, fetched: result.fetched },
+            'policies synced from AVP',
+          );
+      },
+    },
     onReload: ({ store, result }) => {
       metrics.policyReload(store, !result.ok ? 'failure' : result.changed ? 'success' : 'unchanged');
       if (result.ok && result.changed)
@@ -87,8 +109,12 @@ export async function startSidecar(
         );
     },
   });
+  await stores.start();
   for (const s of stores.statuses())
-    logger.info({ store: s.name, version: s.version, policies: s.policies }, 'policy store loaded');
+    logger.info(
+      { store: s.name, engine: s.engine, version: s.version, policies: s.policies, ready: s.ready },
+      'policy store loaded',
+    );
   checkRoutes(loaded, stores);
   const routes = buildRouteTable(loaded);
 
@@ -180,20 +206,40 @@ export async function startSidecar(
     ...(config.metrics.enabled ? { recordRequest: metrics.httpRequest } : {}),
   });
 
-  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: config.server.port, hostname: config.server.host }, () =>
-      resolve(s),
-    );
-    s.once('error', reject);
-  }).catch(async (err: unknown) => {
-    await stores.close();
-    await logSink?.close();
-    throw err;
-  });
-  const { port } = server.address() as AddressInfo;
-  const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
-  const url = `http://${host}:${port}`;
+  const server = await listen(app.fetch, config.server.host, config.server.port).catch(
+    async (err: unknown) => {
+      await stores.close();
+      await logSink?.close();
+      throw err;
+    },
+  );
+  const port = (server.address() as AddressInfo).port;
+  const url = urlOf(config.server.host, port);
   logger.info({ url }, 'authz-sidecar listening');
+
+  // The AVP door has a listener of its own, on loopback only (the schema refuses other hosts):
+  // it trusts stated principals and SigV4 proves nothing to it.
+  let avpServer: Server | undefined;
+  let avpUrl: string | undefined;
+  if (config.avpDoor.enabled) {
+    const door = createAvpDoorApp({
+      pipeline,
+      stores,
+      policyStores: config.avpDoor.policyStores,
+      bodyLimitBytes: config.server.bodyLimitBytes,
+      logger,
+    });
+    try {
+      avpServer = await listen(door.fetch, config.avpDoor.host, config.avpDoor.port);
+    } catch (err) {
+      await closeServer(server, 0);
+      throw new StartupError(
+        `the AVP door cannot listen on ${config.avpDoor.host}:${config.avpDoor.port} (config key avpDoor.port): ${(err as Error).message}`,
+      );
+    }
+    avpUrl = urlOf(config.avpDoor.host, (avpServer.address() as AddressInfo).port);
+    logger.info({ url: avpUrl }, 'AVP door listening (local host only; SigV4 signatures are not verified)');
+  }
 
   let grpcServer: RunningGrpcServer | undefined;
   if (config.grpc.enabled) {
@@ -223,6 +269,7 @@ export async function startSidecar(
   return {
     url,
     port,
+    ...(avpUrl ? { avpUrl } : {}),
     pipeline,
     stores,
     metrics,
@@ -239,17 +286,10 @@ export async function startSidecar(
     async close() {
       identifier.stop();
       const grpcClosed = grpcServer?.close(config.server.shutdownGraceMs);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          if ('closeAllConnections' in server) server.closeAllConnections();
-          resolve();
-        }, config.server.shutdownGraceMs);
-        server.close(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-        if ('closeIdleConnections' in server) server.closeIdleConnections();
-      });
+      await Promise.all([
+        closeServer(server, config.server.shutdownGraceMs),
+        ...(avpServer ? [closeServer(avpServer, config.server.shutdownGraceMs)] : []),
+      ]);
       await grpcClosed;
       await stores.close();
       // Whatever the log still buffers goes out, unless its destination is stuck.
@@ -257,6 +297,38 @@ export async function startSidecar(
       await logSink?.close(config.server.shutdownGraceMs);
     },
   };
+}
+
+type Server = ReturnType<typeof serve>;
+
+function listen(
+  fetch: Parameters<typeof serve>[0]['fetch'],
+  hostname: string,
+  port: number,
+): Promise<Server> {
+  return new Promise<Server>((resolve, reject) => {
+    const s = serve({ fetch, port, hostname }, () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
+function urlOf(host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** Stops accepting, lets in-flight requests finish for up to `graceMs`, then drops the rest. */
+function closeServer(server: Server, graceMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      if ('closeAllConnections' in server) server.closeAllConnections();
+      resolve();
+    }, graceMs);
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    if ('closeIdleConnections' in server) server.closeIdleConnections();
+  });
 }
 
 function withTimeout(promise: Promise<void>, ms: number): Promise<void> {

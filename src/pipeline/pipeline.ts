@@ -94,6 +94,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     let entities = request.entities;
     let context = request.context;
     let storeName = request.store;
+    let tokenUse: 'identity' | 'access' | undefined;
     if (request.subject.kind === 'token') {
       let caller: Caller;
       try {
@@ -104,6 +105,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       }
       principal = caller.principal.uid;
       callerType = caller.type;
+      tokenUse = caller.claims.token_use === 'id' ? 'identity' : 'access';
       // The principal and its groups come only from the verified token, never from the body.
       const forged = request.entities.find(
         (e) =>
@@ -159,13 +161,23 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         principal,
         ...(callerType ? { callerType } : {}),
       });
-    return {
-      index,
-      store,
+    const engineRequest: EngineRequest = {
       principal,
-      ...(callerType ? { callerType } : {}),
-      engineRequest: { principal, action: request.action, resource: request.resource, context, entities },
+      action: request.action,
+      resource: request.resource,
+      context,
+      entities,
     };
+    // An engine that maps tokens itself (AVP with-token) gets the verified token and the request
+    // as the door sent it; no other engine ever sees a token.
+    if (store.wantsToken && request.subject.kind === 'token' && request.subject.token && tokenUse)
+      engineRequest.token = {
+        value: request.subject.token,
+        use: tokenUse,
+        context: request.context,
+        entities: request.entities,
+      };
+    return { index, store, principal, ...(callerType ? { callerType } : {}), engineRequest };
   }
 
   const who = (r: Resolved) => ({
