@@ -57,6 +57,7 @@ export function compileStore(name: string, files: StoreFile[]): CompiledStore {
   const problems: StoreProblem[] = [];
   const policies: Record<string, string> = {};
   const templates: Record<string, string> = {};
+  const parsed: CompiledStore['json'] = { policies: {}, templates: {} };
   const sources: Record<string, PolicySource> = {};
   let links: TemplateLink[] = [];
   let schema: string | Record<string, unknown> | undefined;
@@ -83,6 +84,7 @@ export function compileStore(name: string, files: StoreFile[]): CompiledStore {
       return;
     }
     (kind === 'policy' ? policies : templates)[id] = text;
+    if (json.type === 'success') (kind === 'policy' ? parsed.policies : parsed.templates)[id] = json.json;
     sources[id] = { file, offset, text };
   };
 
@@ -157,19 +159,24 @@ export function compileStore(name: string, files: StoreFile[]): CompiledStore {
 
   const policySet: cedar.PolicySet = { staticPolicies: policies, templates, templateLinks: links };
   if (problems.length === 0) {
-    const check = cedar.checkParsePolicySet(policySet);
-    if (check.type === 'failure')
-      for (const err of check.errors) problems.push({ file: 'links.json', message: describe(err) });
-  }
-  if (problems.length === 0 && schema !== undefined) {
-    const result = cedar.validate({
-      schema: schema as cedar.Schema,
-      policies: policySet,
-      validationSettings: { mode: 'strict' },
-    });
-    if (result.type === 'failure') {
-      for (const err of result.errors)
-        problems.push({ file: schemaFile ?? '(schema)', message: describe(err) });
+    // With a schema, one `validate` parses, links and checks the whole set (templates once, each link
+    // only for its slot values); a separate parse check would double the work at 10,000 links.
+    const result =
+      schema === undefined
+        ? undefined
+        : cedar.validate({
+            schema: schema as cedar.Schema,
+            policies: policySet,
+            validationSettings: { mode: 'strict' },
+          });
+    if (result === undefined || result.type === 'failure') {
+      // No schema, or something failed before validation: is it the policy set (links) or the schema?
+      const check = cedar.checkParsePolicySet(policySet);
+      if (check.type === 'failure')
+        for (const err of check.errors) problems.push({ file: 'links.json', message: describe(err) });
+      else if (result?.type === 'failure')
+        for (const err of result.errors)
+          problems.push({ file: schemaFile ?? '(schema)', message: describe(err) });
     } else {
       for (const v of result.validationErrors) {
         const src = sources[v.policyId];
@@ -189,7 +196,17 @@ export function compileStore(name: string, files: StoreFile[]): CompiledStore {
   }
 
   if (problems.length > 0) throw new StoreLoadError(name, problems);
-  return { name, version: versionOf(files), policies, templates, links, schema, entities, sources };
+  return {
+    name,
+    version: versionOf(files),
+    policies,
+    templates,
+    links,
+    schema,
+    entities,
+    sources,
+    json: parsed,
+  };
 }
 
 /** The store version: a content hash over every file that affects decisions. */
