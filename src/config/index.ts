@@ -3,6 +3,8 @@ export {
   ASYMMETRIC_ALGORITHMS,
   type Config,
   type LocalStoreConfig,
+  type SlicingConfig,
+  type SlicingMode,
   type IssuerConfig,
   type RouteConfig,
   type ClaimMapping,

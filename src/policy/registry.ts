@@ -4,6 +4,8 @@ import type { LoadedConfig } from '../config/index.js';
 import { StartupError } from '../errors.js';
 import type { StoreEngine, StoreStatus } from '../engines/engine.js';
 import { LocalStoreEngine, type ReloadResult } from '../engines/local.js';
+import type { SliceStats } from '../engines/slicing/stats.js';
+import { reserveWasmMemory } from '../engines/slicing/wasm-memory.js';
 import { listStoreDirs } from './read-store.js';
 import { watchStoreDir } from './watch.js';
 
@@ -26,6 +28,8 @@ export interface StoreRegistryOptions {
   onReload?: (event: ReloadEvent) => void;
   /** Watch store folders for edits (default from config). */
   watch?: boolean;
+  /** Receives sliced stores' statistics (policies evaluated per decision, slice cache). */
+  sliceStats?: SliceStats;
 }
 
 /**
@@ -39,24 +43,39 @@ export function createStoreRegistry(loaded: LoadedConfig, options: StoreRegistry
     ? Object.entries(config.stores).map(([name, s]) => ({
         name,
         dir: path.resolve(loaded.baseDir, s.path ?? path.join(config.policies.dir, name)),
+        slicing: s.slicing ?? config.slicing.default,
       }))
-    : discover(policiesDir);
+    : discover(policiesDir).map((d) => ({ ...d, slicing: config.slicing.default }));
+  // Grown once, when the first store slices: filling slice caches then does not grow it step by step.
+  const reserveIfSliced = (store: LocalStoreEngine) => {
+    if (store.sliced) reserveWasmMemory(config.slicing.wasmMemoryMiB * 1_048_576);
+  };
 
   const stores = new Map<string, StoreEngine>();
   const stopWatching: (() => void)[] = [];
-  for (const { name, dir } of declared) {
+  for (const { name, dir, slicing } of declared) {
     if (!existsSync(dir))
       throw new StartupError(
         `policy store "${name}": folder ${dir} does not exist (config key stores.${name}.path)`,
       );
-    const store = new LocalStoreEngine(name, dir);
+    const store = new LocalStoreEngine(name, dir, {
+      slicing: {
+        mode: slicing,
+        autoThreshold: config.slicing.autoThreshold,
+        cacheSize: config.slicing.cacheSize,
+      },
+      ...(options.sliceStats ? { stats: options.sliceStats } : {}),
+    });
     store.load();
+    reserveIfSliced(store);
     stores.set(name, store);
     if (options.watch ?? config.policies.watch) {
       stopWatching.push(
-        watchStoreDir(dir, config.policies.reloadDebounceMs, () =>
-          options.onReload?.({ store: name, result: store.reload() }),
-        ),
+        watchStoreDir(dir, config.policies.reloadDebounceMs, () => {
+          const result = store.reload();
+          reserveIfSliced(store);
+          options.onReload?.({ store: name, result });
+        }),
       );
     }
   }
