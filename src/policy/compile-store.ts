@@ -110,7 +110,9 @@ export function compileStore(name: string, files: StoreFile[]): CompiledStore {
         }
       }
       found.sort((a, b) => a.offset - b.offset);
-      found.forEach((p, i) => addPolicy(p.kind, p.text, file.path, p.offset, i));
+      // A loop rather than forEach: cedar-wasm calls inside array-builtin callbacks can crash Node 20's
+      // V8 on a lazy deoptimization (see LocalStoreEngine.decide).
+      for (const [i, p] of found.entries()) addPolicy(p.kind, p.text, file.path, p.offset, i);
     } else if (
       file.path.endsWith('.cedarschema') ||
       file.path.endsWith('.cedarschema.json') ||
