@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { serve } from '@hono/node-server';
+import type { Hono } from 'hono';
 import type { LoadedConfig } from './config/index.js';
 import { createHttpApp } from './doors/http/app.js';
 import { StartupError } from './errors.js';
@@ -17,6 +18,8 @@ export interface Sidecar {
   port: number;
   pipeline: Pipeline;
   stores: StoreRegistry;
+  /** The HTTP routes as served (tests check every mounted route against openapi.yaml). */
+  app: Hono;
   close(): Promise<void>;
 }
 
@@ -98,6 +101,7 @@ export async function startSidecar(
     port,
     pipeline,
     stores,
+    app,
     async close() {
       identifier.stop();
       await new Promise<void>((resolve) => {
@@ -121,7 +125,8 @@ function checkRoutes(loaded: LoadedConfig, stores: StoreRegistry): void {
   const issuers = new Set(loaded.config.issuers.map((i) => i.name));
   const problems: string[] = [];
   loaded.config.routes.forEach((r, i) => {
-    if (!stores.get(r.store)) problems.push(`- key "routes.${i}.store": no policy store named "${r.store}"`);
+    if (r.store !== undefined && !stores.get(r.store))
+      problems.push(`- key "routes.${i}.store": no policy store named "${r.store}"`);
     if (r.issuer !== undefined && !issuers.has(r.issuer))
       problems.push(`- key "routes.${i}.issuer": no issuer named "${r.issuer}"`);
   });

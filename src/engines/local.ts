@@ -75,6 +75,8 @@ export class LocalStoreEngine implements StoreEngine {
       return { ok: false, error: this.lastError };
     }
     const changed = compiled.version !== this.current?.compiled.version;
+    // Preparse cannot fail after compile checked the same input, but a throw here would escape
+    // the watcher's timer and kill the process: keep it a failed reload instead.
     if (changed) {
       try {
         this.activate(compiled);

@@ -72,6 +72,7 @@ export function createStoreRegistry(loaded: LoadedConfig, options: StoreRegistry
     if (options.watch ?? config.policies.watch) {
       stopWatching.push(
         watchStoreDir(dir, config.policies.reloadDebounceMs, () => {
+          // Reload first: `onReload?.(…store.reload()…)` would skip the reload without a listener.
           const result = store.reload();
           reserveIfSliced(store);
           options.onReload?.({ store: name, result });
