@@ -22,6 +22,8 @@ const endpoint = {
   gate: undefined as Promise<void> | undefined,
   requests: 0,
   discoveryRequests: 0,
+  /** JWKS requests still to be answered by closing the connection, as a server that just timed out a keep-alive socket does. */
+  drop: 0,
 };
 let server: Server;
 let base: string;
@@ -37,6 +39,10 @@ beforeAll(async () => {
       return void res.end(JSON.stringify({ issuer: base, jwks_uri: `${base}/jwks.json` }));
     }
     endpoint.requests++;
+    if (endpoint.drop > 0) {
+      endpoint.drop--;
+      return void req.socket.destroy();
+    }
     void (endpoint.gate ?? Promise.resolve()).then(() => {
       res.writeHead(endpoint.status, { 'content-type': 'application/json' });
       res.end(endpoint.body ?? JSON.stringify({ keys: endpoint.keys }));
@@ -50,7 +56,7 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 const sources: KeySource[] = [];
 afterEach(() => {
   for (const s of sources.splice(0)) s.stop();
-  Object.assign(endpoint, { keys: [], body: undefined, status: 200, gate: undefined, requests: 0 });
+  Object.assign(endpoint, { keys: [], body: undefined, status: 200, gate: undefined, requests: 0, drop: 0 });
   endpoint.discoveryRequests = 0;
 });
 
@@ -151,6 +157,24 @@ describe('KeySource', () => {
       expect(ks.status()).toMatchObject({ loaded: true, keys: 1 });
       expect(ks.status().lastError).toBeDefined();
     }
+  });
+
+  it('retries once on a new connection when the server closed it without answering ("other side closed")', async () => {
+    endpoint.keys = [k1];
+    endpoint.drop = 1;
+    const { ks } = source(30);
+    await ks.start();
+    expect(ks.status()).toMatchObject({ loaded: true, keys: 1 });
+    expect(endpoint.requests).toBe(2);
+  });
+
+  it('retries a failed connection only once', async () => {
+    endpoint.keys = [k1];
+    endpoint.drop = 5;
+    const { ks } = source(30);
+    await ks.start();
+    expect(ks.status()).toMatchObject({ loaded: false, lastError: 'fetch failed' });
+    expect(endpoint.requests).toBe(2);
   });
 
   it('never loaded: not ready, and every lookup is unknown_key', async () => {

@@ -154,11 +154,24 @@ export class KeySource {
     return doc.jwks_uri;
   }
 
+  /**
+   * GETs JSON. A request that failed before any answer (`fetch failed`: typically a pooled
+   * keep-alive connection the server had just closed, "other side closed") is retried once on a
+   * new connection; a timeout or an HTTP error is not retried.
+   */
   private async getJson(uri: string): Promise<unknown> {
-    const res = await fetch(uri, {
-      signal: AbortSignal.timeout(this.options.fetchTimeoutMs ?? 5_000),
-      headers: { accept: 'application/json' },
-    });
+    const get = () =>
+      fetch(uri, {
+        signal: AbortSignal.timeout(this.options.fetchTimeoutMs ?? 5_000),
+        headers: { accept: 'application/json' },
+      });
+    let res: Response;
+    try {
+      res = await get();
+    } catch (err) {
+      if (!(err instanceof TypeError)) throw err;
+      res = await get();
+    }
     if (!res.ok) throw new Error(`GET ${uri} answered ${res.status}`);
     return res.json();
   }
