@@ -154,11 +154,6 @@ export class KeySource {
     return doc.jwks_uri;
   }
 
-  /**
-   * GETs JSON. A request that failed before any answer (`fetch failed`: typically a pooled
-   * keep-alive connection the server had just closed, "other side closed") is retried once on a
-   * new connection; a timeout or an HTTP error is not retried.
-   */
   private async getJson(uri: string): Promise<unknown> {
     const get = () =>
       fetch(uri, {
@@ -169,10 +164,25 @@ export class KeySource {
     try {
       res = await get();
     } catch (err) {
+      // fetch reuses pooled keep-alive connections; one the server has just closed fails before any
+      // answer ("fetch failed", UND_ERR_SOCKET) and would leave the keys unloaded until the next
+      // retry. A GET is safe to send again once. A timeout (not a TypeError) is not retried.
       if (!(err instanceof TypeError)) throw err;
-      res = await get();
+      try {
+        res = await get();
+      } catch (again) {
+        throw new Error(`GET ${uri} failed: ${networkCause(again)}`);
+      }
     }
     if (!res.ok) throw new Error(`GET ${uri} answered ${res.status}`);
     return res.json();
   }
+}
+
+/** `fetch failed` says nothing; its cause's code (ECONNREFUSED, UND_ERR_SOCKET…) tells an operator why. */
+function networkCause(err: unknown): string {
+  const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
+  if (typeof cause?.code === 'string') return cause.code;
+  if (typeof cause?.message === 'string') return cause.message;
+  return err instanceof Error ? err.message : String(err);
 }

@@ -58,13 +58,14 @@ let sidecar: Sidecar;
 beforeAll(async () => {
   const loaded = loadConfig({ configPath: path.join(REPO_ROOT, 'config/dev.yaml'), env: {} });
   loaded.config.server.port = 0;
+  loaded.config.grpc.port = 0;
   loaded.config.policies.watch = false;
   sidecar = await startSidecar(loaded, createLogger('silent'));
 });
 afterAll(async () => sidecar?.close());
 
 describe('README walkthrough', () => {
-  it('runs as written and shows what the README says', async () => {
+  it('runs as written and shows what the README says', { timeout: 240_000 }, async () => {
     const steps = walkthroughSteps();
     expect(steps.length).toBeGreaterThanOrEqual(8);
     let env = '';
@@ -91,5 +92,7 @@ describe('README walkthrough', () => {
       }
     }
     expect(checked).toBeGreaterThanOrEqual(15);
+    // Ten bash blocks, four of them `npx authz-sidecar token` (a few seconds each on a loaded
+    // 2-core machine, 14 s seen): the default 30 s is too tight.
   });
 });
