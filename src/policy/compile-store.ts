@@ -1,3 +1,4 @@
+import '../cedar/v8-flags.js';
 import { createHash } from 'node:crypto';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import type { Entity } from '../cedar/types.js';
