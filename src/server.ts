@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { serve } from '@hono/node-server';
+import type { Hono } from 'hono';
 import type { LoadedConfig } from './config/index.js';
 import { createHttpApp } from './doors/http/app.js';
 import { StartupError } from './errors.js';
@@ -17,6 +18,8 @@ export interface Sidecar {
   port: number;
   pipeline: Pipeline;
   stores: StoreRegistry;
+  /** The HTTP routes as served (tests check every mounted route against openapi.yaml). */
+  app: Hono;
   close(): Promise<void>;
 }
 
@@ -98,6 +101,7 @@ export async function startSidecar(
     port,
     pipeline,
     stores,
+    app,
     async close() {
       identifier.stop();
       await new Promise<void>((resolve) => {

@@ -64,7 +64,7 @@ beforeAll(async () => {
 afterAll(async () => sidecar?.close());
 
 describe('README walkthrough', () => {
-  it('runs as written and shows what the README says', async () => {
+  it('runs as written and shows what the README says', { timeout: 240_000 }, async () => {
     const steps = walkthroughSteps();
     expect(steps.length).toBeGreaterThanOrEqual(8);
     let env = '';
