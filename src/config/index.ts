@@ -3,6 +3,7 @@ export {
   ASYMMETRIC_ALGORITHMS,
   type Config,
   type LocalStoreConfig,
+  type DecisionLogConfig,
   type IssuerConfig,
   type RouteConfig,
   type ClaimMapping,

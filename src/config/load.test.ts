@@ -32,7 +32,13 @@ function errorOf(options: Parameters<typeof loadConfig>[0]): string {
 }
 
 const DEFAULTS = {
-  server: { host: '127.0.0.1', port: 8181, bodyLimitBytes: 1_048_576, shutdownGraceMs: 5_000, batchLimit: 30 },
+  server: {
+    host: '127.0.0.1',
+    port: 8181,
+    bodyLimitBytes: 1_048_576,
+    shutdownGraceMs: 5_000,
+    batchLimit: 30,
+  },
   policies: { dir: 'policies', watch: true, reloadDebounceMs: 150 },
   issuers: [],
   routes: [],

@@ -11,7 +11,9 @@ export async function startTestSidecar(
   baseDir = REPO_ROOT,
 ): Promise<Sidecar> {
   const server = { port: 0, ...((raw.server as object) ?? {}) };
-  const loaded = configFromObject({ ...raw, server }, baseDir);
+  // Tests read decisions from responses; a test about the decision log turns it on.
+  const decisionLog = { enabled: false, ...((raw.decisionLog as object) ?? {}) };
+  const loaded = configFromObject({ ...raw, server, decisionLog }, baseDir);
   return startSidecar(loaded, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'));
 }
 
