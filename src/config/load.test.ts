@@ -32,9 +32,32 @@ function errorOf(options: Parameters<typeof loadConfig>[0]): string {
 }
 
 const DEFAULTS = {
-  server: { host: '127.0.0.1', port: 8181, bodyLimitBytes: 1_048_576, shutdownGraceMs: 5_000 },
+  server: {
+    host: '127.0.0.1',
+    port: 8181,
+    bodyLimitBytes: 1_048_576,
+    shutdownGraceMs: 5_000,
+    batchLimit: 30,
+  },
   policies: { dir: 'policies', watch: true, reloadDebounceMs: 150 },
+  issuers: [],
+  routes: [],
+  dev: {},
+  maxTokenBytes: 16_384,
   log: { level: 'info' },
+  cache: {
+    decisions: { enabled: true, maxEntries: 10_000, allowTtlMs: 60_000, denyTtlMs: 10_000 },
+    tokens: { enabled: true, maxEntries: 10_000, ttlMs: 300_000 },
+  },
+  metrics: { enabled: true, defaultMetrics: true },
+  decisionLog: {
+    enabled: true,
+    destination: 'stdout',
+    onlyDenies: false,
+    allowSampleRate: 1,
+    maskPaths: [],
+    bufferSize: 10_000,
+  },
 };
 
 describe('loadConfig: defaults', () => {
