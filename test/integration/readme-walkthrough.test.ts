@@ -59,6 +59,7 @@ beforeAll(async () => {
   const loaded = loadConfig({ configPath: path.join(REPO_ROOT, 'config/dev.yaml'), env: {} });
   loaded.config.server.port = 0;
   loaded.config.policies.watch = false;
+  loaded.config.decisionLog.enabled = false; // the walkthrough reads responses; keep the test output clean
   sidecar = await startSidecar(loaded, createLogger('silent'));
 });
 afterAll(async () => sidecar?.close());
