@@ -43,6 +43,10 @@ export interface StoreStatus {
 export interface StoreEngine {
   readonly name: string;
   readonly engine: string;
+  /**
+   * The store's state. Called on every request (the decision cache keys on `version`), so it must
+   * be cheap: no counting or formatting per call. A store without a version is never cached.
+   */
   status(): StoreStatus;
   decide(requests: EngineRequest[]): Promise<EngineAnswer[]>;
   close(): Promise<void>;

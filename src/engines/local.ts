@@ -19,7 +19,9 @@ export class LocalStoreEngine implements StoreEngine {
   private current?: CompiledStore;
   /** Uids of the store's static entities: a request may not redefine them (no forged hierarchy). */
   private staticUids = new Set<string>();
-  private loadedAt?: Date;
+  private loadedAt?: string;
+  /** Counted once per version: the pipeline reads status() on every request to key its cache. */
+  private policyCount = 0;
   private lastError?: string;
   private readonly preparsedId: string;
 
@@ -74,7 +76,8 @@ export class LocalStoreEngine implements StoreEngine {
     }
     this.current = compiled;
     this.staticUids = new Set(compiled.entities.map((e) => uidKey(e.uid)));
-    this.loadedAt = new Date();
+    this.loadedAt = new Date().toISOString();
+    this.policyCount = Object.keys(compiled.policies).length + compiled.links.length;
   }
 
   get compiled(): CompiledStore | undefined {
@@ -87,8 +90,8 @@ export class LocalStoreEngine implements StoreEngine {
       name: this.name,
       engine: this.engine,
       ready: c !== undefined,
-      ...(c ? { version: c.version, policies: Object.keys(c.policies).length + c.links.length } : {}),
-      ...(this.loadedAt ? { loadedAt: this.loadedAt.toISOString() } : {}),
+      ...(c ? { version: c.version, policies: this.policyCount } : {}),
+      ...(this.loadedAt ? { loadedAt: this.loadedAt } : {}),
       ...(this.lastError ? { lastError: this.lastError } : {}),
     };
   }
