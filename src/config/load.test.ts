@@ -60,6 +60,19 @@ const DEFAULTS = {
     },
   },
   authzen: { enabled: true, subjectTypes: {}, resourceTypes: {}, actionType: 'Action' },
+  cache: {
+    decisions: { enabled: true, maxEntries: 10_000, allowTtlMs: 60_000, denyTtlMs: 10_000 },
+    tokens: { enabled: true, maxEntries: 10_000, ttlMs: 300_000 },
+  },
+  metrics: { enabled: true, defaultMetrics: true },
+  decisionLog: {
+    enabled: true,
+    destination: 'stdout',
+    onlyDenies: false,
+    allowSampleRate: 1,
+    maskPaths: [],
+    bufferSize: 10_000,
+  },
 };
 
 describe('loadConfig: defaults', () => {
