@@ -8,7 +8,8 @@ import type { EngineAnswer, EngineRequest, StoreEngine, StoreStatus } from './en
 export type ReloadResult = { ok: true; version: string; changed: boolean } | { ok: false; error: string };
 
 /**
- * A local policy store decided by cedar-wasm in this process.
+ * A local policy store decided by cedar-wasm in this process. Fed from a folder (`load`,
+ * `reload`) or from memory (`activate`, as the avp-sync engine does with what it pulled from AVP).
  *
  * The policy set and schema are preparsed once per version under an id fixed per store. Cedar
  * calls are synchronous, so replacing the preparsed set between two calls is an atomic swap, and
@@ -23,16 +24,26 @@ export class LocalStoreEngine implements StoreEngine {
   private lastError?: string;
   private readonly preparsedId: string;
 
+  /**
+   * @param dir the store folder; omit it for a store fed from memory through `activate`.
+   * @param preparsedId cedar-wasm's id for the preparsed set and schema (unique per process).
+   */
   constructor(
     readonly name: string,
-    readonly dir: string,
+    readonly dir?: string,
+    preparsedId = `local:${name}`,
   ) {
-    this.preparsedId = `local:${name}`;
+    this.preparsedId = preparsedId;
+  }
+
+  private folder(): string {
+    if (this.dir === undefined) throw new Error(`policy store "${this.name}" has no folder to load from`);
+    return this.dir;
   }
 
   /** First load: a store that does not parse or validate throws StoreLoadError (startup fails). */
   load(): CompiledStore {
-    const compiled = compileStore(this.name, readStoreFiles(this.dir));
+    const compiled = compileStore(this.name, readStoreFiles(this.folder()));
     this.activate(compiled);
     return compiled;
   }
@@ -41,19 +52,30 @@ export class LocalStoreEngine implements StoreEngine {
   reload(): ReloadResult {
     let compiled: CompiledStore;
     try {
-      compiled = compileStore(this.name, readStoreFiles(this.dir));
+      compiled = compileStore(this.name, readStoreFiles(this.folder()));
     } catch (err) {
       this.lastError =
         err instanceof StoreLoadError ? err.message : `cannot read store: ${(err as Error).message}`;
       return { ok: false, error: this.lastError };
     }
     const changed = compiled.version !== this.current?.version;
-    if (changed) this.activate(compiled);
+    // Preparse cannot fail after compile checked the same input, but a throw here would escape
+    // the watcher's timer and kill the process: keep it a failed reload instead.
+    try {
+      if (changed) this.activate(compiled);
+    } catch (err) {
+      this.lastError = (err as Error).message;
+      return { ok: false, error: this.lastError };
+    }
     this.lastError = undefined;
     return { ok: true, version: compiled.version, changed };
   }
 
-  private activate(compiled: CompiledStore): void {
+  /**
+   * Makes a compiled store the one that decides. Throws StoreLoadError when cedar-wasm refuses it;
+   * the previous version then keeps serving.
+   */
+  activate(compiled: CompiledStore): void {
     const set = cedar.preparsePolicySet(this.preparsedId, {
       staticPolicies: compiled.policies,
       templates: compiled.templates,

@@ -144,15 +144,47 @@ export function compileStore(name: string, files: StoreFile[]): CompiledStore {
     }
   }
 
+  return finishStore(
+    name,
+    { policies, templates, links, schema, entities, sources },
+    problems,
+    { version: versionOf(files), schemaFile, linksFile: 'links.json', entitiesFile: 'entities.json' },
+    (file) => readFileText(files, file),
+  );
+}
+
+/** The parts of a store, however they were obtained (files, or AVP's policy-management API). */
+export type StoreParts = Omit<CompiledStore, 'name' | 'version'>;
+
+interface PartOrigins {
+  version: string;
+  /** Names that problems point at for the schema, the links and the entities. */
+  schemaFile: string | undefined;
+  linksFile: string;
+  entitiesFile: string;
+}
+
+/** The checks every store passes, whatever it came from: links, the policy set, the schema, the entities. */
+function finishStore(
+  name: string,
+  parts: StoreParts,
+  problems: StoreProblem[],
+  origins: PartOrigins,
+  textOf: (file: string) => string,
+): CompiledStore {
+  const { policies, templates, links, schema, entities, sources } = parts;
   if (problems.length === 0) {
     for (const link of links) {
       if (!Object.hasOwn(templates, link.templateId)) {
         problems.push({
-          file: 'links.json',
+          file: origins.linksFile,
           message: `link "${link.newId}" names unknown template "${link.templateId}"`,
         });
       } else if (Object.hasOwn(sources, link.newId)) {
-        problems.push({ file: 'links.json', message: `link id "${link.newId}" is already a policy id` });
+        problems.push({
+          file: origins.linksFile,
+          message: `link id "${link.newId}" is already a policy id`,
+        });
       }
     }
   }
@@ -161,7 +193,7 @@ export function compileStore(name: string, files: StoreFile[]): CompiledStore {
   if (problems.length === 0) {
     const check = cedar.checkParsePolicySet(policySet);
     if (check.type === 'failure')
-      for (const err of check.errors) problems.push({ file: 'links.json', message: describe(err) });
+      for (const err of check.errors) problems.push({ file: origins.linksFile, message: describe(err) });
   }
   if (problems.length === 0 && schema !== undefined) {
     const result = cedar.validate({
@@ -171,13 +203,12 @@ export function compileStore(name: string, files: StoreFile[]): CompiledStore {
     });
     if (result.type === 'failure') {
       for (const err of result.errors)
-        problems.push({ file: schemaFile ?? '(schema)', message: describe(err) });
+        problems.push({ file: origins.schemaFile ?? '(schema)', message: describe(err) });
     } else {
       for (const v of result.validationErrors) {
         const src = sources[v.policyId];
-        if (src)
-          problems.push(located(src.file, readFileText(files, src.file), src.offset, v.error, v.policyId));
-        else problems.push({ file: 'links.json', policyId: v.policyId, message: describe(v.error) });
+        if (src) problems.push(located(src.file, textOf(src.file), src.offset, v.error, v.policyId));
+        else problems.push({ file: origins.linksFile, policyId: v.policyId, message: describe(v.error) });
       }
     }
   }
@@ -187,11 +218,94 @@ export function compileStore(name: string, files: StoreFile[]): CompiledStore {
       schema: (schema ?? null) as cedar.Schema | null,
     });
     if (check.type === 'failure')
-      for (const err of check.errors) problems.push({ file: 'entities.json', message: describe(err) });
+      for (const err of check.errors) problems.push({ file: origins.entitiesFile, message: describe(err) });
   }
 
   if (problems.length > 0) throw new StoreLoadError(name, problems);
-  return { name, version: versionOf(files), policies, templates, links, schema, entities, sources };
+  return { name, version: origins.version, policies, templates, links, schema, entities, sources };
+}
+
+/** A store's content held in memory, as a sync engine pulls it: one Cedar statement per id. */
+export interface MemoryStore {
+  policies: Record<string, string>;
+  templates: Record<string, string>;
+  links: TemplateLink[];
+  /** Cedar schema, JSON text or object, or human-readable text. */
+  schema?: string | Record<string, unknown>;
+  entities: Entity[];
+  /** What problems point at, e.g. `avp:PSEXAMPLE`: a policy is `<origin>/policies/<id>`. */
+  origin: string;
+}
+
+/**
+ * Validates a store held in memory the same way `compileStore` validates folders (parse, link,
+ * schema validation, entities), and returns the same CompiledStore. Ids are the given keys; the
+ * version is a content hash.
+ */
+export function compileMemoryStore(name: string, input: MemoryStore): CompiledStore {
+  const problems: StoreProblem[] = [];
+  const sources: Record<string, PolicySource> = Object.create(null) as Record<string, PolicySource>;
+  const policies: Record<string, string> = Object.create(null) as Record<string, string>;
+  const templates: Record<string, string> = Object.create(null) as Record<string, string>;
+  const texts = new Map<string, string>();
+  for (const [kind, list] of [
+    ['policy', input.policies],
+    ['template', input.templates],
+  ] as const) {
+    for (const [id, text] of Object.entries(list)) {
+      const file = `${input.origin}/${kind === 'policy' ? 'policies' : 'templates'}/${id}`;
+      texts.set(file, text);
+      if (sources[id]) {
+        problems.push({ file, message: `duplicate policy id "${id}"` });
+        continue;
+      }
+      const json = kind === 'policy' ? cedar.policyToJson(text) : cedar.templateToJson(text);
+      if (json.type === 'failure') {
+        for (const err of json.errors) problems.push(located(file, text, 0, err, id));
+        continue;
+      }
+      (kind === 'policy' ? policies : templates)[id] = text;
+      sources[id] = { file, offset: 0, text };
+    }
+  }
+  let schema = input.schema;
+  if (typeof schema === 'string' && schema.trimStart().startsWith('{')) {
+    try {
+      schema = JSON.parse(schema) as Record<string, unknown>;
+    } catch (err) {
+      problems.push({ file: `${input.origin}/schema`, message: `invalid JSON: ${(err as Error).message}` });
+    }
+  }
+  if (schema !== undefined && problems.length === 0) {
+    const check = cedar.checkParseSchema(schema as cedar.Schema);
+    if (check.type === 'failure') {
+      for (const err of check.errors)
+        problems.push({ file: `${input.origin}/schema`, message: describe(err) });
+    }
+  }
+  const hash = createHash('sha256');
+  for (const [tag, record] of [
+    ['p', policies],
+    ['t', templates],
+  ] as const)
+    for (const id of Object.keys(record).sort()) hash.update(tag).update(id).update('\0').update(record[id]!);
+  hash
+    .update(JSON.stringify(input.links))
+    .update('\0')
+    .update(JSON.stringify(schema ?? null));
+  hash.update('\0').update(JSON.stringify(input.entities));
+  return finishStore(
+    name,
+    { policies, templates, links: input.links, schema, entities: input.entities, sources },
+    problems,
+    {
+      version: hash.digest('hex').slice(0, 12),
+      schemaFile: `${input.origin}/schema`,
+      linksFile: `${input.origin}/template-linked policies`,
+      entitiesFile: `${input.origin}/entities`,
+    },
+    (file) => texts.get(file) ?? '',
+  );
 }
 
 /** The store version: a content hash over every file that affects decisions. */

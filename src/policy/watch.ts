@@ -1,4 +1,4 @@
-import { lstatSync, readdirSync, watch, type FSWatcher } from 'node:fs';
+import { lstatSync, readdirSync, realpathSync, watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { isStoreFile } from './read-store.js';
 
@@ -11,6 +11,11 @@ import { isStoreFile } from './read-store.js';
  * recursive watcher follows files by inode, so after an editor's atomic save (write a temp file,
  * rename it over the original) it misses every later edit of that file. A folder watch sees its
  * entries whatever their inode. Folders added later are picked up on the next event.
+ *
+ * The walk starts at the folder's real path, re-resolved on every sync: a Kubernetes ConfigMap
+ * volume updates by writing a new hidden folder and swapping a symlink to it (then deleting the
+ * old one), so a store folder that is such a symlink moves; the deletions in the old folder
+ * trigger a sync that follows it.
  */
 export function watchStoreDir(dir: string, debounceMs: number, onChange: () => void): () => void {
   const watchers = new Map<string, FSWatcher>();
@@ -90,7 +95,13 @@ function foldersOf(dir: string): string[] {
       /* vanished while listing */
     }
   };
-  walk(dir);
+  let root = dir;
+  try {
+    root = realpathSync(dir);
+  } catch {
+    /* mid-swap or gone: walk what the path gives */
+  }
+  walk(root);
   return out;
 }
 

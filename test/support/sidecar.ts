@@ -12,8 +12,10 @@ export async function startTestSidecar(
   baseDir = REPO_ROOT,
 ): Promise<Sidecar> {
   const server = { port: 0, ...((raw.server as object) ?? {}) };
+  // Tests read decisions from responses; a test about the decision log turns it on.
+  const decisionLog = { enabled: false, ...((raw.decisionLog as object) ?? {}) };
   const grpc = { port: 0, ...((raw.grpc as object) ?? {}) };
-  const loaded = configFromObject({ ...raw, server, grpc }, baseDir);
+  const loaded = configFromObject({ ...raw, server, decisionLog, grpc }, baseDir);
   return startSidecar(loaded, createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'));
 }
 
