@@ -7,7 +7,7 @@ import { testCommand } from '../../src/cli/test.js';
 import { validateCommand } from '../../src/cli/validate.js';
 import { compileStore } from '../../src/policy/compile-store.js';
 import { readStoreFiles } from '../../src/policy/read-store.js';
-import { REPO_ROOT } from '../support/sidecar.js';
+import { REPO_ROOT, sampleStores } from '../support/sidecar.js';
 import { copyOfSamplePolicies } from '../support/temp.js';
 
 /**
@@ -96,7 +96,7 @@ describe('authz-sidecar CLI (spawned)', () => {
   it('test policies: a PASS line per tests.yaml case, a summary, exit 0', () => {
     const lines = linesOf(runs.test.stdout);
     const cases = lines.filter((l) => /^(PASS|FAIL) {2}/.test(l));
-    const expected = ['api', 'customers', 'internal', 'services']
+    const expected = sampleStores()
       .map((s) => readFileSync(path.join(REPO_ROOT, 'policies', s, 'tests.yaml'), 'utf8'))
       .reduce((n, text) => n + (text.match(/^ {2}- name: /gm)?.length ?? 0), 0);
     expect(cases).toHaveLength(expected);

@@ -143,6 +143,8 @@ describe('/readyz with an issuer whose keys never loaded', () => {
       ['customers', true],
       ['internal', true],
       ['services', true],
+      ['tenant-acme', true],
+      ['tenant-globex', true],
     ]);
     expect(ready.json.checks).toEqual([
       {

@@ -64,5 +64,5 @@ export function mountExtAuthzHttp(app: Hono, deps: ExtAuthzHttpDeps): void {
     });
   };
   app.all(prefix, envoy);
-  app.all(`${prefix}/:path{.*}`, envoy);
+  app.all(`${prefix}/*`, envoy);
 }
