@@ -23,11 +23,16 @@ export const ERROR_CODES = {
   unknown_key: { status: 401, message: 'The token was signed with an unknown key.' },
   algorithm_not_allowed: { status: 401, message: 'The token algorithm is not allowed.' },
   invalid_token: { status: 401, message: 'The token is not valid.' },
+  unknown_client: { status: 401, message: 'The client is not registered with the issuer.' },
   // Routing and stores
   unknown_store: { status: 404, message: 'No policy store has that name.' },
   no_store: { status: 200, message: 'No policy store is routed for this caller.' },
   store_not_ready: { status: 503, message: 'The policy store has not loaded yet.' },
   // Engine
+  enrichment_failed: {
+    status: 200,
+    message: 'The user directory could not be reached; the request is denied.',
+  },
   engine_error: { status: 200, message: 'The policy engine failed; the request is denied.' },
   engine_unavailable: { status: 200, message: 'The policy engine is unavailable; the request is denied.' },
   internal_error: { status: 500, message: 'Internal error; the request is denied.' },
@@ -49,6 +54,7 @@ export const TOKEN_ERROR_CODES = [
   'unknown_key',
   'algorithm_not_allowed',
   'invalid_token',
+  'unknown_client',
 ] as const satisfies readonly ErrorCode[];
 export type TokenErrorCode = (typeof TOKEN_ERROR_CODES)[number];
 

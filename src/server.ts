@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { serve } from '@hono/node-server';
+import type { Hono } from 'hono';
 import type { LoadedConfig } from './config/index.js';
 import { createAvpDoorApp } from './doors/avp/door.js';
 import { createHttpApp } from './doors/http/app.js';
@@ -20,6 +21,8 @@ export interface Sidecar {
   avpUrl?: string;
   pipeline: Pipeline;
   stores: StoreRegistry;
+  /** The HTTP routes as served (tests check every mounted route against openapi.yaml). */
+  app: Hono;
   close(): Promise<void>;
 }
 
@@ -143,6 +146,7 @@ export async function startSidecar(
     ...(avpUrl ? { avpUrl } : {}),
     pipeline,
     stores,
+    app,
     async close() {
       identifier.stop();
       await Promise.all([
@@ -191,7 +195,8 @@ function checkRoutes(loaded: LoadedConfig, stores: StoreRegistry): void {
   const issuers = new Set(loaded.config.issuers.map((i) => i.name));
   const problems: string[] = [];
   loaded.config.routes.forEach((r, i) => {
-    if (!stores.get(r.store)) problems.push(`- key "routes.${i}.store": no policy store named "${r.store}"`);
+    if (r.store !== undefined && !stores.get(r.store))
+      problems.push(`- key "routes.${i}.store": no policy store named "${r.store}"`);
     if (r.issuer !== undefined && !issuers.has(r.issuer))
       problems.push(`- key "routes.${i}.issuer": no issuer named "${r.issuer}"`);
   });

@@ -67,16 +67,25 @@ export function configFromObject(raw: unknown, baseDir: string, source = 'the gi
 }
 
 function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv, source: string) {
-  const server = { ...((raw.server as Record<string, unknown> | undefined) ?? {}) };
-  if (env.AUTHZ_HOST) server.host = env.AUTHZ_HOST;
+  const overrides: Record<string, unknown> = {};
+  if (env.AUTHZ_HOST) overrides.host = env.AUTHZ_HOST;
   if (env.AUTHZ_PORT) {
-    const port = Number(env.AUTHZ_PORT);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      throw new StartupError(`AUTHZ_PORT (overriding server.port of ${source}): not a port number`);
+    // Digits only: Number() would also take " " (0, a random port), "0x50" or "1e3".
+    const port = /^\d{1,5}$/.test(env.AUTHZ_PORT) ? Number(env.AUTHZ_PORT) : NaN;
+    if (!(port <= 65535)) {
+      throw new StartupError(
+        `AUTHZ_PORT (overriding server.port of ${source}): ${JSON.stringify(env.AUTHZ_PORT)} is not a port number (0-65535)`,
+      );
     }
-    server.port = port;
+    overrides.port = port;
   }
-  return Object.keys(server).length ? { ...raw, server } : raw;
+  if (Object.keys(overrides).length === 0) return raw;
+  const server = raw.server;
+  // A `server` that is not a mapping stays as it is, so the schema reports it instead of the
+  // override silently replacing it.
+  if (server !== undefined && (server === null || typeof server !== 'object' || Array.isArray(server)))
+    return raw;
+  return { ...raw, server: { ...(server as Record<string, unknown> | undefined), ...overrides } };
 }
 
 /** One line per problem: `- key "server.port": expected number, received string`. */

@@ -238,6 +238,29 @@ const IssuerSchema = z
       })
       .prefault({}),
     /** How often keys are refreshed in the background, and the least time between two refetches for an unknown `kid`. */
+    /**
+     * Cognito lookups (off by default): enrich users whose token lacks attributes (access tokens
+     * carry no custom attributes) from the user pool, and accept only registered app clients as
+     * services. Credentials come from the AWS SDK's default chain.
+     */
+    cognito: z
+      .strictObject({
+        /** Default: the pool id at the end of the issuer URL. */
+        userPoolId: z.string().min(1).optional(),
+        /** Default: the region prefix of the pool id (`eu-west-1_AbC` → `eu-west-1`). */
+        region: z.string().min(1).optional(),
+        /** A custom Cognito endpoint (cognito-local in tests). */
+        endpoint: z.url().optional(),
+        /** Look users up (AdminGetUser, AdminListGroupsForUser) for access tokens and missing attributes. */
+        enrichUsers: z.boolean().default(false),
+        /** Accept a client-credentials caller only if its client_id is an app client of the pool (DescribeUserPoolClient). */
+        registeredClients: z.boolean().default(false),
+        /** How long a looked-up user or client is trusted; a removed group or deleted client takes effect within it. */
+        ttlSeconds: z.number().int().min(1).default(300),
+        maxEntries: z.number().int().min(1).default(10_000),
+        timeoutMs: z.number().int().min(1).default(2_000),
+      })
+      .optional(),
     jwksRefreshSeconds: z.number().int().min(1).default(600),
     jwksCooldownSeconds: z.number().int().min(0).default(30),
   })
@@ -246,17 +269,31 @@ const IssuerSchema = z
     path: ['jwksFile'],
   });
 
-const RouteSchema = z.strictObject({
-  /** Caller type to match (`user`, `service`, or a configured one). Omit to match any. */
-  callerType: z.string().optional(),
-  /** Issuer name to match. Omit to match any. */
-  issuer: z.string().optional(),
-  /** A claim that must equal a value (for example a tenant). */
-  claim: z
-    .strictObject({ name: z.string().min(1), equals: z.union([z.string(), z.number(), z.boolean()]) })
-    .optional(),
-  store: z.string().min(1),
-});
+const RouteSchema = z
+  .strictObject({
+    /** Caller type to match (`user`, `service`, or a configured one). Omit to match any. */
+    callerType: z.string().optional(),
+    /** Issuer name to match. Omit to match any. */
+    issuer: z.string().optional(),
+    /** A claim that must equal a value (for example a tenant). */
+    claim: z
+      .strictObject({ name: z.string().min(1), equals: z.union([z.string(), z.number(), z.boolean()]) })
+      .optional(),
+    /** The store, by name. */
+    store: z.string().min(1).optional(),
+    /**
+     * Or the store named from a claim, one store per tenant (AVP's strong-isolation pattern):
+     * `{claim: custom:tenantId, template: "tenant-{value}"}`. A missing claim, a value that is not
+     * a plain name, or no such store is a DENY with reason `no_store`.
+     */
+    storeFromClaim: z
+      .strictObject({ claim: z.string().min(1), template: z.string().includes('{value}') })
+      .optional(),
+  })
+  .refine((r) => (r.store === undefined) !== (r.storeFromClaim === undefined), {
+    message: 'a route names exactly one of store or storeFromClaim',
+    path: ['store'],
+  });
 
 const DevSchema = z.strictObject({
   /**

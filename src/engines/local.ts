@@ -59,7 +59,14 @@ export class LocalStoreEngine implements StoreEngine {
       return { ok: false, error: this.lastError };
     }
     const changed = compiled.version !== this.current?.version;
-    if (changed) this.activate(compiled);
+    // Preparse cannot fail after compile checked the same input, but a throw here would escape
+    // the watcher's timer and kill the process: keep it a failed reload instead.
+    try {
+      if (changed) this.activate(compiled);
+    } catch (err) {
+      this.lastError = (err as Error).message;
+      return { ok: false, error: this.lastError };
+    }
     this.lastError = undefined;
     return { ok: true, version: compiled.version, changed };
   }

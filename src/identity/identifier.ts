@@ -2,6 +2,8 @@ import path from 'node:path';
 import type { IssuerConfig } from '../config/index.js';
 import { AuthzError, type ErrorCode } from '../errors.js';
 import type { ReadinessCheck } from '../doors/http/health.js';
+import { createCognitoDirectory, type UserDirectory } from './cognito-directory.js';
+import { createEnricher, regionOfPool, type Enricher, type LookupOutcome } from './enrich.js';
 import { KeySource, type KeyLocation } from './key-source.js';
 import { defaultPrefix, toCaller } from './to-caller.js';
 import type { Caller, Identifier } from './types.js';
@@ -21,6 +23,10 @@ export interface IdentifierDeps {
   cache?: CallerCache;
   /** Called once per verification (not for cache hits): the metrics count results by reason. */
   onVerification?: (result: 'success' | 'failure', reason: ErrorCode | 'ok') => void;
+  /** Counts user-pool lookups (enrichment and registered clients). */
+  onLookup?: (kind: 'user' | 'client', outcome: LookupOutcome) => void;
+  /** Replaces the Cognito client (tests); by default one per issuer with a `cognito` section. */
+  directoryFor?: (issuer: IssuerConfig) => UserDirectory;
 }
 
 export interface TokenIdentifier extends Identifier {
@@ -50,12 +56,38 @@ export function createIdentifier(deps: IdentifierDeps): TokenIdentifier {
     trusted.set(config.issuer, { config, keys, prefix: defaultPrefix(config) });
   }
 
-  async function identify(token: string | undefined): Promise<Caller> {
+  const enrichers = new Map<string, Enricher>();
+  for (const issuer of trusted.values()) {
+    const cognito = issuer.config.cognito;
+    if (!cognito || !(cognito.enrichUsers || cognito.registeredClients)) continue;
+    const userPoolId = cognito.userPoolId ?? issuer.prefix;
+    const region = cognito.region ?? regionOfPool(userPoolId) ?? 'us-east-1';
+    const directory =
+      deps.directoryFor?.(issuer.config) ??
+      createCognitoDirectory({
+        userPoolId,
+        region,
+        timeoutMs: cognito.timeoutMs,
+        ...(cognito.endpoint ? { endpoint: cognito.endpoint } : {}),
+      });
+    enrichers.set(
+      issuer.config.name,
+      createEnricher({
+        issuer,
+        directory,
+        ttlSeconds: cognito.ttlSeconds,
+        maxEntries: cognito.maxEntries,
+        ...(deps.onLookup ? { onLookup: deps.onLookup } : {}),
+      }),
+    );
+  }
+
+  /** The verified caller, from the token cache or by verifying now. */
+  async function verified(token: string | undefined): Promise<Caller> {
     const cached = token ? deps.cache?.get(token) : undefined;
     if (cached) return cached;
     try {
-      const verified = await verifyToken(token, trusted, deps.maxTokenBytes);
-      const caller = toCaller(verified);
+      const caller = toCaller(await verifyToken(token, trusted, deps.maxTokenBytes));
       deps.onVerification?.('success', 'ok');
       deps.cache?.set(token!, caller, caller.expiresAt);
       return caller;
@@ -64,6 +96,13 @@ export function createIdentifier(deps: IdentifierDeps): TokenIdentifier {
       deps.onVerification?.('failure', code);
       throw err instanceof AuthzError ? err : new AuthzError('invalid_token');
     }
+  }
+
+  /** Verification is cached per token; enrichment after it has its own per-user TTL. */
+  async function identify(token: string | undefined): Promise<Caller> {
+    const caller = await verified(token);
+    const enricher = enrichers.get(caller.issuer);
+    return enricher ? enricher.enrich(caller) : caller;
   }
 
   return {

@@ -31,6 +31,9 @@ export interface KeySourceOptions {
 
 type KeyResolver = ReturnType<typeof createLocalJWKSet>;
 
+/** Key types of the asymmetric algorithms an issuer may use (see ASYMMETRIC_ALGORITHMS). */
+const ASYMMETRIC_KTY = new Set(['RSA', 'EC', 'OKP']);
+
 /**
  * An issuer's signing keys, kept in memory. Refreshed in the background; an unknown `kid` triggers
  * at most one refetch per cooldown; a failed fetch keeps the keys already held, so tokens signed
@@ -79,10 +82,15 @@ export class KeySource {
     };
   }
 
-  /** jose's key lookup, with one rate-limited refetch when the `kid` is unknown. */
+  /**
+   * jose's key lookup, with one rate-limited refetch when the `kid` is unknown. A lookup that comes
+   * while a fetch is in flight waits for that fetch: during a key rotation, every request carrying
+   * the new `kid` gets the refetched keys, not only the one that started the fetch.
+   */
   readonly getKey = async (header: JWSHeaderParameters, input: FlattenedJWSInput) => {
     if (!this.resolver || !this.hasKid(header)) {
-      if (this.now() - this.lastAttempt >= this.options.cooldownSeconds * 1000) await this.refresh();
+      if (this.inflight) await this.inflight;
+      else if (this.now() - this.lastAttempt >= this.options.cooldownSeconds * 1000) await this.refresh();
     }
     if (!this.resolver) throw new AuthzError('unknown_key', 'The issuer keys are not available.');
     try {
@@ -131,6 +139,10 @@ export class KeySource {
     const jwks = raw as JSONWebKeySet;
     if (!jwks || !Array.isArray(jwks.keys)) throw new Error('the JWKS has no "keys" array');
     createLocalJWKSet(jwks); // throws on a malformed set before it replaces a good one
+    // An empty or unusable set (a misbehaving endpoint, a proxy's placeholder) is a failed fetch
+    // too: replacing the cached keys with it would refuse every token until the next good fetch.
+    if (!jwks.keys.some((k) => ASYMMETRIC_KTY.has(String(k?.kty))))
+      throw new Error('the JWKS has no usable signing key');
     return jwks;
   }
 
@@ -143,11 +155,34 @@ export class KeySource {
   }
 
   private async getJson(uri: string): Promise<unknown> {
-    const res = await fetch(uri, {
-      signal: AbortSignal.timeout(this.options.fetchTimeoutMs ?? 5_000),
-      headers: { accept: 'application/json' },
-    });
+    const get = () =>
+      fetch(uri, {
+        signal: AbortSignal.timeout(this.options.fetchTimeoutMs ?? 5_000),
+        headers: { accept: 'application/json' },
+      });
+    let res: Response;
+    try {
+      res = await get();
+    } catch (err) {
+      // fetch reuses pooled keep-alive connections; one the server has just closed fails before any
+      // answer ("fetch failed", UND_ERR_SOCKET) and would leave the keys unloaded until the next
+      // retry. A GET is safe to send again once. A timeout (not a TypeError) is not retried.
+      if (!(err instanceof TypeError)) throw err;
+      try {
+        res = await get();
+      } catch (again) {
+        throw new Error(`GET ${uri} failed: ${networkCause(again)}`);
+      }
+    }
     if (!res.ok) throw new Error(`GET ${uri} answered ${res.status}`);
     return res.json();
   }
+}
+
+/** `fetch failed` says nothing; its cause's code (ECONNREFUSED, UND_ERR_SOCKET…) tells an operator why. */
+function networkCause(err: unknown): string {
+  const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
+  if (typeof cause?.code === 'string') return cause.code;
+  if (typeof cause?.message === 'string') return cause.message;
+  return err instanceof Error ? err.message : String(err);
 }

@@ -11,7 +11,7 @@ function isServiceToken(claims: Record<string, unknown>): boolean {
   return typeof clientId === 'string' && claims.sub === clientId && !hasUser && claims.token_use !== 'id';
 }
 
-function isAccessToken(claims: Record<string, unknown>): boolean {
+export function isAccessToken(claims: Record<string, unknown>): boolean {
   return claims.token_use === 'access' || (claims.token_use === undefined && claims.client_id !== undefined);
 }
 
@@ -40,13 +40,17 @@ export function toCaller({ issuer, claims }: VerifiedToken): Caller {
   const type = classify(config, claims);
   const protectedTypes = [config.entityTypes.user, config.entityTypes.group, config.entityTypes.service];
   const context: Record<string, CedarValue> = {};
-  if (isAccessToken(claims) && Object.keys(config.accessTokenContext.claims).length > 0) {
+  // The access-token claims key belongs to the sidecar for every token of this issuer: an ID token
+  // must not be able to bring its own `context.token.scope` either.
+  const tokenContext = Object.keys(config.accessTokenContext.claims).length > 0;
+  if (tokenContext && isAccessToken(claims)) {
     context[config.accessTokenContext.key] = mapClaims(claims, config.accessTokenContext.claims);
   }
   const base = {
     type,
     issuer: config.name,
     protectedTypes,
+    protectedContextKeys: tokenContext ? [config.accessTokenContext.key] : [],
     context,
     claims,
     ...(claims.exp ? { expiresAt: claims.exp } : {}),

@@ -13,6 +13,12 @@ export interface Caller {
    * entity of one of these types could forge a principal or a group hierarchy, so it is refused.
    */
   protectedTypes: string[];
+  /**
+   * Context keys only the token may supply (the access-token claims key, `token` by default): a
+   * request that brings its own `context.token` could forge scopes for policies that trust them,
+   * so it is refused, whatever kind of token the caller holds.
+   */
+  protectedContextKeys: string[];
   /** Token claims the policies see in `context` (scope, client_id…). */
   context: Record<string, CedarValue>;
   /** The verified claims, for routing by claim. Never logged whole. */

@@ -108,6 +108,15 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
           message: `The request may not supply entities of type ${forged.uid.type}.`,
         });
       }
+      // Likewise the token's claims in context: a request may not supply that key at all.
+      const forgedKey = caller.protectedContextKeys.find((k) => Object.hasOwn(request.context, k));
+      if (forgedKey !== undefined) {
+        return deny('invalid_request', {
+          principal,
+          callerType,
+          message: `The request may not supply context.${forgedKey}: the sidecar sets it from the verified token.`,
+        });
+      }
       entities = [caller.principal, ...request.entities];
       context = { ...request.context, ...caller.context };
       if (!storeName) {
@@ -126,7 +135,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }
     if (!storeName) return deny('no_store', { principal, ...(callerType ? { callerType } : {}) });
     const store = deps.stores.get(storeName);
-    if (!store) return deny('unknown_store', { principal, ...(callerType ? { callerType } : {}) });
+    // A store the caller named is unknown (404); a store that routing built (per tenant) is no route.
+    if (!store)
+      return deny(request.store ? 'unknown_store' : 'no_store', {
+        principal,
+        ...(callerType ? { callerType } : {}),
+      });
     const engineRequest: EngineRequest = {
       principal,
       action: request.action,

@@ -55,9 +55,11 @@ function located(
  */
 export function compileStore(name: string, files: StoreFile[]): CompiledStore {
   const problems: StoreProblem[] = [];
-  const policies: Record<string, string> = {};
-  const templates: Record<string, string> = {};
-  const sources: Record<string, PolicySource> = {};
+  // Keyed by policy id, which the policy author chooses: without a prototype, ids such as
+  // "constructor" or "__proto__" are plain keys (no false duplicates, no policy silently lost).
+  const policies: Record<string, string> = Object.create(null);
+  const templates: Record<string, string> = Object.create(null);
+  const sources: Record<string, PolicySource> = Object.create(null);
   let links: TemplateLink[] = [];
   let schema: string | Record<string, unknown> | undefined;
   let schemaFile: string | undefined;
@@ -73,8 +75,8 @@ export function compileStore(name: string, files: StoreFile[]): CompiledStore {
     const json = kind === 'policy' ? cedar.policyToJson(text) : cedar.templateToJson(text);
     const annotated = json.type === 'success' ? json.json.annotations?.id : undefined;
     const id = annotated ?? `${file}#${ordinal}`;
-    if (sources[id]) {
-      const first = sources[id];
+    const first = sources[id];
+    if (first) {
       problems.push({
         file,
         ...lineColumn(readFileText(files, file), offset),
@@ -173,12 +175,12 @@ function finishStore(
   const { policies, templates, links, schema, entities, sources } = parts;
   if (problems.length === 0) {
     for (const link of links) {
-      if (!templates[link.templateId]) {
+      if (!Object.hasOwn(templates, link.templateId)) {
         problems.push({
           file: origins.linksFile,
           message: `link "${link.newId}" names unknown template "${link.templateId}"`,
         });
-      } else if (sources[link.newId] || link.newId in templates) {
+      } else if (Object.hasOwn(sources, link.newId)) {
         problems.push({
           file: origins.linksFile,
           message: `link id "${link.newId}" is already a policy id`,

@@ -14,7 +14,10 @@ export function isStoreFile(name: string): boolean {
   );
 }
 
-/** Reads a store folder (recursively, sorted, so the version hash is stable). */
+/**
+ * Reads a store folder (recursively, sorted, so the version hash is stable). Dot entries are
+ * skipped; symlinks to folders are not followed.
+ */
 export function readStoreFiles(dir: string): StoreFile[] {
   const files: StoreFile[] = [];
   const walk = (rel: string) => {
@@ -25,7 +28,9 @@ export function readStoreFiles(dir: string): StoreFile[] {
       if (entry.name.startsWith('.')) continue;
       const childRel = rel ? `${rel}/${entry.name}` : entry.name;
       if (entry.isDirectory()) walk(childRel);
-      else if (entry.isFile() && isStoreFile(entry.name)) {
+      // A symlinked file is read through its link (a Kubernetes ConfigMap mounts every file as
+      // one); a dangling link fails the load rather than silently dropping its policies.
+      else if ((entry.isFile() || entry.isSymbolicLink()) && isStoreFile(entry.name)) {
         files.push({ path: childRel, content: readFileSync(path.join(dir, childRel), 'utf8') });
       }
     }

@@ -64,9 +64,11 @@ export function createStoreRegistry(loaded: LoadedConfig, options: StoreRegistry
     stores.set(name, store);
     if (options.watch ?? config.policies.watch) {
       stopWatching.push(
-        watchStoreDir(dir, config.policies.reloadDebounceMs, () =>
-          options.onReload?.({ store: name, result: store.reload() }),
-        ),
+        watchStoreDir(dir, config.policies.reloadDebounceMs, () => {
+          // Reload first: `onReload?.(…store.reload()…)` would skip the reload without a listener.
+          const result = store.reload();
+          options.onReload?.({ store: name, result });
+        }),
       );
     }
   };

@@ -31,3 +31,15 @@ export async function postJson(url: string, body: unknown, headers: Record<strin
   }
   return { status: res.status, headers: res.headers, text, json: json as Record<string, unknown> };
 }
+
+/** GETs a URL and returns status and parsed JSON body. */
+export async function getJson(url: string) {
+  const res = await fetch(url);
+  const text = await res.text();
+  return {
+    status: res.status,
+    headers: res.headers,
+    text,
+    json: JSON.parse(text) as Record<string, unknown>,
+  };
+}

@@ -1,6 +1,13 @@
 import type { Context } from 'hono';
 import type { z } from 'zod';
-import { AuthzError } from '../../errors.js';
+import { AuthzError, type FieldProblem } from '../../errors.js';
+
+/**
+ * Deepest nesting a JSON body may have. Cedar's JSON reader stops at 128 levels for a whole call
+ * (and throws), and schema checks recurse: a limit well below both keeps every body the door
+ * accepts within what the engine can take, and answers a deeper one with a 400.
+ */
+export const MAX_JSON_DEPTH = 64;
 
 /**
  * Reads and validates a JSON body. The content type is not enforced (curl's default form type is
@@ -12,7 +19,17 @@ export async function readJsonBody<S extends z.ZodType>(c: Context, schema: S): 
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new AuthzError('invalid_json', `The body is not valid JSON: ${(err as Error).message}`);
+    // V8's message may quote the body around the error ("…\"token\": eyJhbGciOi\"…"), and the body
+    // can hold a token or a secret: report the position only.
+    const at = /at position (\d+)/.exec((err as Error).message)?.[1];
+    throw new AuthzError(
+      'invalid_json',
+      at ? `The body is not valid JSON (error at position ${at}).` : 'The body is not valid JSON.',
+    );
+  }
+  const problem = checkJsonValue(raw);
+  if (problem) {
+    throw new AuthzError('invalid_request', `Invalid fields: ${problem.path}`, { fields: [problem] });
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
@@ -28,4 +45,58 @@ export async function readJsonBody<S extends z.ZodType>(c: Context, schema: S): 
     });
   }
   return parsed.data;
+}
+
+interface Frame {
+  value: unknown;
+  /** Containers above this value (the body itself has none). */
+  depth: number;
+  key?: string | number;
+  parent?: Frame;
+}
+
+const pathOf = (frame: Frame): string => {
+  const keys: (string | number)[] = [];
+  for (let f: Frame | undefined = frame; f?.parent; f = f.parent) keys.push(f.key!);
+  return keys.reverse().join('.') || '(body)';
+};
+
+// Node 20 has String.prototype.isWellFormed; the ES2023 lib types do not declare it.
+const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+
+/**
+ * What no schema check can be trusted with, found without recursion: nesting deeper than
+ * `maxDepth` (a recursive validator overflows the stack: a 500), strings or keys with lone
+ * surrogates (valid JSON, yet the engine throws on them), and `__proto__` keys (a validator that
+ * copies objects drops them silently instead of rejecting them as unknown).
+ */
+export function checkJsonValue(root: unknown, maxDepth = MAX_JSON_DEPTH): FieldProblem | undefined {
+  const stack: Frame[] = [{ value: root, depth: 0 }];
+  while (stack.length > 0) {
+    const frame = stack.pop()!;
+    const { value } = frame;
+    if (typeof value === 'string') {
+      if (!isWellFormed(value)) return { path: pathOf(frame), message: 'not well-formed Unicode text' };
+      continue;
+    }
+    if (value === null || typeof value !== 'object') continue;
+    if (frame.depth >= maxDepth) {
+      return { path: pathOf(frame), message: `nested deeper than ${maxDepth} levels` };
+    }
+    const depth = frame.depth + 1;
+    if (Array.isArray(value)) {
+      for (let i = value.length - 1; i >= 0; i--)
+        stack.push({ value: value[i], depth, key: i, parent: frame });
+      continue;
+    }
+    const keys = Object.keys(value);
+    for (let i = keys.length - 1; i >= 0; i--) {
+      const key = keys[i]!;
+      const child: Frame = { value: (value as Record<string, unknown>)[key], depth, key, parent: frame };
+      if (key === '__proto__') return { path: pathOf(child), message: 'reserved key' };
+      if (!isWellFormed(key)) return { path: pathOf(child), message: 'key is not well-formed Unicode text' };
+      stack.push(child);
+    }
+  }
+  return undefined;
 }
