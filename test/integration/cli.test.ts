@@ -87,7 +87,9 @@ describe('authz-sidecar CLI (spawned)', () => {
       `ok    customers: 9 policies, 1 templates, version ${versionOf('customers')}`,
       `ok    internal: 4 policies, 0 templates, version ${versionOf('internal')}`,
       `ok    services: 4 policies, 0 templates, version ${versionOf('services')}`,
-      '4 valid, 0 invalid',
+      `ok    tenant-acme: 6 policies, 0 templates, version ${versionOf('tenant-acme')}`,
+      `ok    tenant-globex: 7 policies, 0 templates, version ${versionOf('tenant-globex')}`,
+      '6 valid, 0 invalid',
     ]);
     expect(runs.validate.stderr).toBe('');
     expect(runs.validate.code).toBe(0);
@@ -96,12 +98,14 @@ describe('authz-sidecar CLI (spawned)', () => {
   it('test policies: a PASS line per tests.yaml case, a summary, exit 0', () => {
     const lines = linesOf(runs.test.stdout);
     const cases = lines.filter((l) => /^(PASS|FAIL) {2}/.test(l));
-    const expected = ['api', 'customers', 'internal', 'services']
+    const expected = ['api', 'customers', 'internal', 'services', 'tenant-acme', 'tenant-globex']
       .map((s) => readFileSync(path.join(REPO_ROOT, 'policies', s, 'tests.yaml'), 'utf8'))
       .reduce((n, text) => n + (text.match(/^ {2}- name: /gm)?.length ?? 0), 0);
     expect(cases).toHaveLength(expected);
     for (const line of cases)
-      expect(line).toMatch(/^PASS {2}(api|customers|internal|services): .+ — (ALLOW|DENY)/);
+      expect(line).toMatch(
+        /^PASS {2}(api|customers|internal|services|tenant-acme|tenant-globex): .+ — (ALLOW|DENY)/,
+      );
     expect(lines.at(-1)).toBe(`${expected} cases passed, 0 failed`);
     expect(runs.test.code).toBe(0);
   });
@@ -116,8 +120,10 @@ describe('authz-sidecar CLI (spawned)', () => {
       expect.stringMatching(/^ok {4}api: /),
       expect.stringMatching(/^ok {4}customers: /),
       expect.stringMatching(/^ok {4}internal: /),
+      expect.stringMatching(/^ok {4}tenant-acme: /),
+      expect.stringMatching(/^ok {4}tenant-globex: /),
     ]);
-    expect(lines.at(-1)).toBe('3 valid, 1 invalid');
+    expect(lines.at(-1)).toBe('5 valid, 1 invalid');
     expect(runs.validateBroken.code).toBe(1);
   });
 

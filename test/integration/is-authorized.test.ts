@@ -336,7 +336,14 @@ describe('/healthz and /readyz', () => {
     const body = (await res.json()) as { ready: boolean; stores: Record<string, unknown>[] };
     expect(Object.keys(body).sort()).toEqual(['ready', 'stores']);
     expect(body.ready).toBe(true);
-    expect(body.stores.map((s) => s.name).sort()).toEqual(['api', 'customers', 'internal', 'services']);
+    expect(body.stores.map((s) => s.name).sort()).toEqual([
+      'api',
+      'customers',
+      'internal',
+      'services',
+      'tenant-acme',
+      'tenant-globex',
+    ]);
     for (const s of body.stores) {
       expect(Object.keys(s).sort()).toEqual(['engine', 'loadedAt', 'name', 'policies', 'ready', 'version']);
       expect(s).toMatchObject({
@@ -348,7 +355,14 @@ describe('/healthz and /readyz', () => {
     }
     // Static policies plus template links: customers has 7 static policies and 2 links.
     const count = Object.fromEntries(body.stores.map((s) => [s.name, s.policies]));
-    expect(count).toEqual({ api: 8, customers: 9, internal: 4, services: 4 });
+    expect(count).toEqual({
+      api: 8,
+      customers: 9,
+      internal: 4,
+      services: 4,
+      'tenant-acme': 6,
+      'tenant-globex': 7,
+    });
   });
 
   it('the version a decision reports is the one /readyz shows', async () => {

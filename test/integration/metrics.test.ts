@@ -113,7 +113,14 @@ describe('GET /metrics', () => {
 
   it('labels each store with its version', () => {
     const info = find(metrics, 'authz_policy_store_info');
-    expect(info.map((s) => s.labels.store).sort()).toEqual(['customers', 'internal', 'services']);
+    expect(info.map((s) => s.labels.store).sort()).toEqual([
+      'api',
+      'customers',
+      'internal',
+      'services',
+      'tenant-acme',
+      'tenant-globex',
+    ]);
     for (const s of info) {
       expect(s.value).toBe(1);
       expect(s.labels.version).toBe(sidecar.stores.get(s.labels.store!)!.status().version);

@@ -258,9 +258,12 @@ describe('health endpoints answer as the spec says', () => {
     const res = await call(sidecar.url, 'GET', '/readyz');
     expectConforms('/readyz', 'get', res, 200);
     expect((res.body.stores as { name: string }[]).map((s) => s.name).sort()).toEqual([
+      'api',
       'customers',
       'internal',
       'services',
+      'tenant-acme',
+      'tenant-globex',
     ]);
   });
 
