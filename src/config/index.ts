@@ -8,6 +8,8 @@ export {
   type AvpSyncStoreConfig,
   type StoreConfig,
   type AvpDoorConfig,
+  type SlicingConfig,
+  type SlicingMode,
   type IssuerConfig,
   type RouteConfig,
   type ClaimMapping,

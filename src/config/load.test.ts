@@ -41,6 +41,7 @@ const DEFAULTS = {
     batchLimit: 30,
   },
   policies: { dir: 'policies', watch: true, reloadDebounceMs: 150 },
+  slicing: { default: 'auto', autoThreshold: 200, cacheSize: 2_000, wasmMemoryMiB: 64 },
   issuers: [],
   routes: [],
   dev: {},
@@ -59,6 +60,19 @@ const DEFAULTS = {
     },
   },
   authzen: { enabled: true, subjectTypes: {}, resourceTypes: {}, actionType: 'Action' },
+  cache: {
+    decisions: { enabled: true, maxEntries: 10_000, allowTtlMs: 60_000, denyTtlMs: 10_000 },
+    tokens: { enabled: true, maxEntries: 10_000, ttlMs: 300_000 },
+  },
+  metrics: { enabled: true, defaultMetrics: true },
+  decisionLog: {
+    enabled: true,
+    destination: 'stdout',
+    onlyDenies: false,
+    allowSampleRate: 1,
+    maskPaths: [],
+    bufferSize: 10_000,
+  },
 };
 
 describe('loadConfig: defaults', () => {
@@ -182,7 +196,7 @@ describe('loadConfig: errors name the key and the file', () => {
     ['server', 'server: 5\n'],
     ['server', 'server:\n'],
     ['policies', 'policies: [a, b]\n'],
-    ['stores.customers.engine', 'stores:\n  customers:\n    engine: avp\n'],
+    ['stores.customers.engine', 'stores:\n  customers:\n    engine: opa\n'],
     ['stores.bad name!', 'stores:\n  "bad name!": {}\n'],
   ])('rejects a wrong type or value at %s', (key, text) => {
     const file = configFile(text);

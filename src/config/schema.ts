@@ -29,11 +29,31 @@ const PoliciesSchema = z.strictObject({
   reloadDebounceMs: z.number().int().min(0).default(150),
 });
 
+/** `on`: evaluate only the policies whose scope matches; `off`: every policy; `auto`: on above a threshold. */
+const SlicingModeSchema = z.enum(['auto', 'on', 'off']);
+
 const LocalStoreSchema = z.strictObject({
   /** `local` (the default when `engine` is left out): cedar-wasm over a folder of policy files. */
   engine: z.literal('local'),
   /** Folder of the store; default `<policies.dir>/<store name>`. */
   path: z.string().min(1).optional(),
+  /** Scope slicing for this store; default `slicing.default`. */
+  slicing: SlicingModeSchema.optional(),
+});
+
+const SlicingSchema = z.strictObject({
+  /** Mode of every store that does not set `stores.<name>.slicing` (also when `stores` is absent). */
+  default: SlicingModeSchema.default('auto'),
+  /** `auto` slices a store version with at least this many policies (static + template-linked). */
+  autoThreshold: z.number().int().min(0).default(200),
+  /** Preparsed slices kept per store (least recently used out). Bounds Cedar's memory. */
+  cacheSize: z.number().int().min(1).max(1_000_000).default(2_000),
+  /**
+   * Cedar's wasm memory is grown once at startup to this many MiB when some store slices, so that
+   * filling the slice cache does not grow it step by step (each step costs a full GC in Node 20).
+   * 0 turns it off.
+   */
+  wasmMemoryMiB: z.number().int().min(0).max(4_096).default(64),
 });
 
 /** Where an AVP policy store is. Shared by the `avp` and `avp-sync` engines. */
@@ -377,6 +397,8 @@ export const ConfigSchema = z.strictObject({
     .optional(),
   /** The AVP-protocol door (off by default). */
   avpDoor: AvpDoorSchema.prefault({}),
+  /** Scope slicing: evaluate only the policies that can apply to a request (large stores). */
+  slicing: SlicingSchema.prefault({}),
   /** Token issuers the sidecar trusts. */
   issuers: z.array(IssuerSchema).default([]),
   /** Caller → store; the first matching route wins. No match is a DENY with reason `no_store`. */
@@ -405,6 +427,8 @@ export type AvpStoreConfig = z.infer<typeof AvpStoreSchema>;
 export type AvpSyncStoreConfig = z.infer<typeof AvpSyncStoreSchema>;
 export type StoreConfig = LocalStoreConfig | AvpStoreConfig | AvpSyncStoreConfig;
 export type AvpDoorConfig = z.infer<typeof AvpDoorSchema>;
+export type SlicingConfig = z.infer<typeof SlicingSchema>;
+export type SlicingMode = z.infer<typeof SlicingModeSchema>;
 export type IssuerConfig = z.infer<typeof IssuerSchema>;
 export type RouteConfig = z.infer<typeof RouteSchema>;
 export type ClaimMapping = z.infer<typeof ClaimMappingSchema>;

@@ -50,6 +50,8 @@ export interface StoreStatus {
   ready: boolean;
   version?: string;
   policies?: number;
+  /** Present when the serving version evaluates scope slices: how many preparsed slices are cached. */
+  slicing?: { cachedSlices: number };
   loadedAt?: string;
   /** The last reload failure while an older version keeps serving. */
   lastError?: string;
@@ -74,6 +76,10 @@ export interface StoreEngine {
   readonly wantsToken?: boolean;
   /** Async start (a first sync); the registry awaits it before the sidecar listens. */
   start?(): Promise<void>;
+  /**
+   * The store's state. Called on every request (the decision cache keys on `version`), so it must
+   * be cheap: no counting or formatting per call. A store without a version is never cached.
+   */
   status(): StoreStatus;
   decide(requests: EngineRequest[]): Promise<EngineAnswer[]>;
   close(): Promise<void>;

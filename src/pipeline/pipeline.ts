@@ -189,8 +189,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   /** Stage 3: the cache. A hit becomes a Decision of its own (fresh id, `cached: true`). */
   function fromCache(r: Resolved): Decision | undefined {
     const cache = deps.cache;
-    const version = cache && r.store.status().version;
-    if (!cache || !version) return undefined;
+    if (!cache) return undefined;
+    // A store that is not ready (an AVP sync past its staleness limit) must fail closed: its
+    // cached answers are not served either.
+    const status = r.store.status();
+    const version = status.ready ? status.version : undefined;
+    if (!version) return undefined;
     const lookup = cache.lookup(r.store.name, version, r.engineRequest);
     if (!lookup.hit) {
       r.lookup = lookup;

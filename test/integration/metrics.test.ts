@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sidecar } from '../../src/server.js';
 import { find, parseExposition, scrape, total, type Exposition } from '../support/prometheus.js';
-import { postJson, startTestSidecar } from '../support/sidecar.js';
+import { postJson, startTestSidecar, sampleStores } from '../support/sidecar.js';
 
 const screen = (scopes: string[], store = 'services') => ({
   store,
@@ -113,14 +113,7 @@ describe('GET /metrics', () => {
 
   it('labels each store with its version', () => {
     const info = find(metrics, 'authz_policy_store_info');
-    expect(info.map((s) => s.labels.store).sort()).toEqual([
-      'api',
-      'customers',
-      'internal',
-      'services',
-      'tenant-acme',
-      'tenant-globex',
-    ]);
+    expect(info.map((s) => s.labels.store).sort()).toEqual(sampleStores());
     for (const s of info) {
       expect(s.value).toBe(1);
       expect(s.labels.version).toBe(sidecar.stores.get(s.labels.store!)!.status().version);

@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { configFromObject } from '../../src/config/index.js';
@@ -66,4 +67,12 @@ export async function getJson(url: string) {
     text,
     json: JSON.parse(text) as Record<string, unknown>,
   };
+}
+
+/** The sample stores under policies/ (every folder is a store), sorted. */
+export function sampleStores(): string[] {
+  return readdirSync(path.join(REPO_ROOT, 'policies'), { withFileTypes: true })
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .map((e) => e.name)
+    .sort();
 }
