@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AuthzenSchema, ExtAuthzSchema, GrpcSchema, HttpRoutesSchema } from './doors.js';
 
 /**
  * The one configuration schema. Every key has a default, so an empty file (or no file) is the
@@ -28,11 +29,31 @@ const PoliciesSchema = z.strictObject({
   reloadDebounceMs: z.number().int().min(0).default(150),
 });
 
+/** `on`: evaluate only the policies whose scope matches; `off`: every policy; `auto`: on above a threshold. */
+const SlicingModeSchema = z.enum(['auto', 'on', 'off']);
+
 const LocalStoreSchema = z.strictObject({
   /** `local` (the default when `engine` is left out): cedar-wasm over a folder of policy files. */
   engine: z.literal('local'),
   /** Folder of the store; default `<policies.dir>/<store name>`. */
   path: z.string().min(1).optional(),
+  /** Scope slicing for this store; default `slicing.default`. */
+  slicing: SlicingModeSchema.optional(),
+});
+
+const SlicingSchema = z.strictObject({
+  /** Mode of every store that does not set `stores.<name>.slicing` (also when `stores` is absent). */
+  default: SlicingModeSchema.default('auto'),
+  /** `auto` slices a store version with at least this many policies (static + template-linked). */
+  autoThreshold: z.number().int().min(0).default(200),
+  /** Preparsed slices kept per store (least recently used out). Bounds Cedar's memory. */
+  cacheSize: z.number().int().min(1).max(1_000_000).default(2_000),
+  /**
+   * Cedar's wasm memory is grown once at startup to this many MiB when some store slices, so that
+   * filling the slice cache does not grow it step by step (each step costs a full GC in Node 20).
+   * 0 turns it off.
+   */
+  wasmMemoryMiB: z.number().int().min(0).max(4_096).default(64),
 });
 
 /** Where an AVP policy store is. Shared by the `avp` and `avp-sync` engines. */
@@ -309,6 +330,62 @@ const LogSchema = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
+const DecisionCacheSchema = z.strictObject({
+  /** Serve repeated decisions from memory. Default true; false evaluates every request. */
+  enabled: z.boolean().default(true),
+  /** Entries kept per policy store; the least recently used is evicted beyond it. Default 10,000. */
+  maxEntries: z.number().int().positive().default(10_000),
+  /**
+   * How long an ALLOW is served from the cache, in milliseconds. Default 60,000. A policy reload
+   * invalidates at once whatever the TTL (the store version is part of the key).
+   */
+  allowTtlMs: z.number().int().min(0).default(60_000),
+  /** How long an evaluated DENY is served from the cache, in milliseconds; 0 never caches one. Default 10,000. */
+  denyTtlMs: z.number().int().min(0).default(10_000),
+});
+
+const TokenCacheSchema = z.strictObject({
+  /** Remember verified tokens so a repeated token skips the signature check. Default true. */
+  enabled: z.boolean().default(true),
+  /** Verified tokens kept; the least recently used is evicted beyond it. Default 10,000. */
+  maxEntries: z.number().int().positive().default(10_000),
+  /** Longest time a verified token is trusted without a new check, in milliseconds (never past `exp`). Default 300,000. */
+  ttlMs: z.number().int().positive().default(300_000),
+});
+
+const CacheSchema = z.strictObject({
+  decisions: DecisionCacheSchema.prefault({}),
+  tokens: TokenCacheSchema.prefault({}),
+});
+
+const MetricsSchema = z.strictObject({
+  /** Serve Prometheus metrics at `GET /metrics` on the HTTP server. Default true. */
+  enabled: z.boolean().default(true),
+  /** Include prom-client's default process and Node.js metrics. Default true. */
+  defaultMetrics: z.boolean().default(true),
+});
+
+const DecisionLogSchema = z.strictObject({
+  /** Write one JSON line per decision. Default true. */
+  enabled: z.boolean().default(true),
+  /** `stdout` (default), `stderr`, or a file path (relative to the config file; appended to). */
+  destination: z.string().min(1).default('stdout'),
+  /** Log only DENY decisions. Default false. */
+  onlyDenies: z.boolean().default(false),
+  /** Fraction of ALLOW decisions logged, 0 to 1; every DENY is logged. Default 1. */
+  allowSampleRate: z.number().min(0).max(1).default(1),
+  /**
+   * Paths in the log line whose value is replaced by `"***"`, e.g. `context.accountNumber` or
+   * `context.card.*` (pino redact syntax). Default none.
+   */
+  maskPaths: z.array(z.string().min(1)).default([]),
+  /**
+   * Lines held in memory while the destination is busy; beyond it lines are dropped and counted in
+   * `authz_decision_logs_dropped_total`, so logging never slows a decision. Default 10,000.
+   */
+  bufferSize: z.number().int().positive().default(10_000),
+});
+
 export const ConfigSchema = z.strictObject({
   server: ServerSchema.prefault({}),
   policies: PoliciesSchema.prefault({}),
@@ -321,6 +398,8 @@ export const ConfigSchema = z.strictObject({
     .optional(),
   /** The AVP-protocol door (off by default). */
   avpDoor: AvpDoorSchema.prefault({}),
+  /** Scope slicing: evaluate only the policies that can apply to a request (large stores). */
+  slicing: SlicingSchema.prefault({}),
   /** Token issuers the sidecar trusts. */
   issuers: z.array(IssuerSchema).default([]),
   /** Caller → store; the first matching route wins. No match is a DENY with reason `no_store`. */
@@ -329,14 +408,28 @@ export const ConfigSchema = z.strictObject({
   /** Largest bearer token accepted, in bytes; a larger one is `malformed_token`. */
   maxTokenBytes: z.number().int().min(256).default(16_384),
   log: LogSchema.prefault({}),
+  cache: CacheSchema.prefault({}),
+  metrics: MetricsSchema.prefault({}),
+  decisionLog: DecisionLogSchema.prefault({}),
+  /** The gRPC server (Envoy ext_authz gRPC and gRPC health); off by default. */
+  grpc: GrpcSchema,
+  /** Envoy HTTP ext_authz and nginx auth_request door. */
+  extAuthz: ExtAuthzSchema.prefault({}),
+  /** (method, path) → Cedar action, resource and context for the proxy doors; none: every request is denied. */
+  httpRoutes: HttpRoutesSchema.optional(),
+  /** The OpenID AuthZEN Authorization API door. */
+  authzen: AuthzenSchema,
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
 export type LocalStoreConfig = z.infer<typeof LocalStoreSchema>;
+export type DecisionLogConfig = z.infer<typeof DecisionLogSchema>;
 export type AvpStoreConfig = z.infer<typeof AvpStoreSchema>;
 export type AvpSyncStoreConfig = z.infer<typeof AvpSyncStoreSchema>;
 export type StoreConfig = LocalStoreConfig | AvpStoreConfig | AvpSyncStoreConfig;
 export type AvpDoorConfig = z.infer<typeof AvpDoorSchema>;
+export type SlicingConfig = z.infer<typeof SlicingSchema>;
+export type SlicingMode = z.infer<typeof SlicingModeSchema>;
 export type IssuerConfig = z.infer<typeof IssuerSchema>;
 export type RouteConfig = z.infer<typeof RouteSchema>;
 export type ClaimMapping = z.infer<typeof ClaimMappingSchema>;

@@ -105,7 +105,7 @@ export class AvpSyncStoreEngine implements StoreEngine {
     this.config = options.config;
     this.now = options.now ?? Date.now;
     this.callTimeoutMs = options.callTimeoutMs ?? 10_000;
-    this.inner = new LocalStoreEngine(options.name, undefined, `avp-sync:${options.name}`);
+    this.inner = new LocalStoreEngine(options.name, undefined, { idPrefix: `avp-sync:${options.name}` });
     this.client =
       options.client ??
       createAvpClient({

@@ -50,6 +50,8 @@ export interface StoreStatus {
   ready: boolean;
   version?: string;
   policies?: number;
+  /** Present when the serving version evaluates scope slices: how many preparsed slices are cached. */
+  slicing?: { cachedSlices: number };
   loadedAt?: string;
   /** The last reload failure while an older version keeps serving. */
   lastError?: string;

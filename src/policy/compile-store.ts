@@ -1,3 +1,4 @@
+import '../cedar/v8-flags.js';
 import { createHash } from 'node:crypto';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import type { Entity } from '../cedar/types.js';
@@ -59,6 +60,7 @@ export function compileStore(name: string, files: StoreFile[]): CompiledStore {
   // "constructor" or "__proto__" are plain keys (no false duplicates, no policy silently lost).
   const policies: Record<string, string> = Object.create(null);
   const templates: Record<string, string> = Object.create(null);
+  const parsed: CompiledStore['json'] = { policies: Object.create(null), templates: Object.create(null) };
   const sources: Record<string, PolicySource> = Object.create(null);
   let links: TemplateLink[] = [];
   let schema: string | Record<string, unknown> | undefined;
@@ -85,6 +87,7 @@ export function compileStore(name: string, files: StoreFile[]): CompiledStore {
       return;
     }
     (kind === 'policy' ? policies : templates)[id] = text;
+    if (json.type === 'success') (kind === 'policy' ? parsed.policies : parsed.templates)[id] = json.json;
     sources[id] = { file, offset, text };
   };
 
@@ -110,7 +113,9 @@ export function compileStore(name: string, files: StoreFile[]): CompiledStore {
         }
       }
       found.sort((a, b) => a.offset - b.offset);
-      found.forEach((p, i) => addPolicy(p.kind, p.text, file.path, p.offset, i));
+      // A loop rather than forEach: cedar-wasm calls inside array-builtin callbacks can crash Node 20's
+      // V8 on a lazy deoptimization (see LocalStoreEngine.decide).
+      for (const [i, p] of found.entries()) addPolicy(p.kind, p.text, file.path, p.offset, i);
     } else if (
       file.path.endsWith('.cedarschema') ||
       file.path.endsWith('.cedarschema.json') ||
@@ -146,7 +151,7 @@ export function compileStore(name: string, files: StoreFile[]): CompiledStore {
 
   return finishStore(
     name,
-    { policies, templates, links, schema, entities, sources },
+    { policies, templates, links, schema, entities, sources, json: parsed },
     problems,
     { version: versionOf(files), schemaFile, linksFile: 'links.json', entitiesFile: 'entities.json' },
     (file) => readFileText(files, file),
@@ -191,19 +196,24 @@ function finishStore(
 
   const policySet: cedar.PolicySet = { staticPolicies: policies, templates, templateLinks: links };
   if (problems.length === 0) {
-    const check = cedar.checkParsePolicySet(policySet);
-    if (check.type === 'failure')
-      for (const err of check.errors) problems.push({ file: origins.linksFile, message: describe(err) });
-  }
-  if (problems.length === 0 && schema !== undefined) {
-    const result = cedar.validate({
-      schema: schema as cedar.Schema,
-      policies: policySet,
-      validationSettings: { mode: 'strict' },
-    });
-    if (result.type === 'failure') {
-      for (const err of result.errors)
-        problems.push({ file: origins.schemaFile ?? '(schema)', message: describe(err) });
+    // With a schema, one `validate` parses, links and checks the whole set (templates once, each link
+    // only for its slot values); a separate parse check would double the work at 10,000 links.
+    const result =
+      schema === undefined
+        ? undefined
+        : cedar.validate({
+            schema: schema as cedar.Schema,
+            policies: policySet,
+            validationSettings: { mode: 'strict' },
+          });
+    if (result === undefined || result.type === 'failure') {
+      // No schema, or something failed before validation: is it the policy set (links) or the schema?
+      const check = cedar.checkParsePolicySet(policySet);
+      if (check.type === 'failure')
+        for (const err of check.errors) problems.push({ file: origins.linksFile, message: describe(err) });
+      else if (result?.type === 'failure')
+        for (const err of result.errors)
+          problems.push({ file: origins.schemaFile ?? '(schema)', message: describe(err) });
     } else {
       for (const v of result.validationErrors) {
         const src = sources[v.policyId];
@@ -222,7 +232,17 @@ function finishStore(
   }
 
   if (problems.length > 0) throw new StoreLoadError(name, problems);
-  return { name, version: origins.version, policies, templates, links, schema, entities, sources };
+  return {
+    name,
+    version: origins.version,
+    policies,
+    templates,
+    links,
+    schema,
+    entities,
+    sources,
+    json: parts.json,
+  };
 }
 
 /** A store's content held in memory, as a sync engine pulls it: one Cedar statement per id. */
@@ -248,6 +268,7 @@ export function compileMemoryStore(name: string, input: MemoryStore): CompiledSt
   const policies: Record<string, string> = Object.create(null) as Record<string, string>;
   const templates: Record<string, string> = Object.create(null) as Record<string, string>;
   const texts = new Map<string, string>();
+  const parsed: CompiledStore['json'] = { policies: Object.create(null), templates: Object.create(null) };
   for (const [kind, list] of [
     ['policy', input.policies],
     ['template', input.templates],
@@ -265,6 +286,7 @@ export function compileMemoryStore(name: string, input: MemoryStore): CompiledSt
         continue;
       }
       (kind === 'policy' ? policies : templates)[id] = text;
+      (kind === 'policy' ? parsed.policies : parsed.templates)[id] = json.json;
       sources[id] = { file, offset: 0, text };
     }
   }
@@ -296,7 +318,7 @@ export function compileMemoryStore(name: string, input: MemoryStore): CompiledSt
   hash.update('\0').update(JSON.stringify(input.entities));
   return finishStore(
     name,
-    { policies, templates, links: input.links, schema, entities: input.entities, sources },
+    { policies, templates, links: input.links, schema, entities: input.entities, sources, json: parsed },
     problems,
     {
       version: hash.digest('hex').slice(0, 12),

@@ -10,6 +10,9 @@ import type { StoreEngine, StoreStatus } from '../engines/engine.js';
 import { AvpStoreEngine, type AvpObserver } from '../engines/avp.js';
 import { AvpSyncStoreEngine, type AvpSyncObserver } from '../engines/avp-sync.js';
 import { LocalStoreEngine, type ReloadResult } from '../engines/local.js';
+import type { SliceStats } from '../engines/slicing/stats.js';
+import { reserveWasmMemory } from '../engines/slicing/wasm-memory.js';
+import type { SlicingMode } from '../config/schema.js';
 import { listStoreDirs } from './read-store.js';
 import { watchStoreDir } from './watch.js';
 
@@ -42,6 +45,8 @@ export interface StoreRegistryOptions {
    * no config key reaches them, so production credentials come from the SDK's default chain.
    */
   avpSdk?: Partial<VerifiedPermissionsClientConfig>;
+  /** Receives sliced stores' statistics (policies evaluated per decision, slice cache). */
+  sliceStats?: SliceStats;
 }
 
 /**
@@ -54,19 +59,33 @@ export function createStoreRegistry(loaded: LoadedConfig, options: StoreRegistry
   const stores = new Map<string, StoreEngine>();
   const stopWatching: (() => void)[] = [];
 
-  const addLocal = (name: string, dir: string) => {
+  // Grown once, when the first store slices: filling slice caches then does not grow it step by step.
+  const reserveIfSliced = (store: LocalStoreEngine) => {
+    if (store.sliced) reserveWasmMemory(config.slicing.wasmMemoryMiB * 1_048_576);
+  };
+
+  const addLocal = (name: string, dir: string, slicing: SlicingMode) => {
     if (!existsSync(dir))
       throw new StartupError(
         `policy store "${name}": folder ${dir} does not exist (config key stores.${name}.path)`,
       );
-    const store = new LocalStoreEngine(name, dir);
+    const store = new LocalStoreEngine(name, dir, {
+      slicing: {
+        mode: slicing,
+        autoThreshold: config.slicing.autoThreshold,
+        cacheSize: config.slicing.cacheSize,
+      },
+      ...(options.sliceStats ? { stats: options.sliceStats } : {}),
+    });
     store.load();
+    reserveIfSliced(store);
     stores.set(name, store);
     if (options.watch ?? config.policies.watch) {
       stopWatching.push(
         watchStoreDir(dir, config.policies.reloadDebounceMs, () => {
           // Reload first: `onReload?.(…store.reload()…)` would skip the reload without a listener.
           const result = store.reload();
+          reserveIfSliced(store);
           options.onReload?.({ store: name, result });
         }),
       );
@@ -74,12 +93,16 @@ export function createStoreRegistry(loaded: LoadedConfig, options: StoreRegistry
   };
 
   if (!config.stores) {
-    for (const { name, dir } of discover(policiesDir)) addLocal(name, dir);
+    for (const { name, dir } of discover(policiesDir)) addLocal(name, dir, config.slicing.default);
   } else {
     for (const [name, s] of Object.entries(config.stores)) {
       switch (s.engine) {
         case 'local':
-          addLocal(name, path.resolve(loaded.baseDir, s.path ?? path.join(config.policies.dir, name)));
+          addLocal(
+            name,
+            path.resolve(loaded.baseDir, s.path ?? path.join(config.policies.dir, name)),
+            s.slicing ?? config.slicing.default,
+          );
           break;
         case 'avp':
           stores.set(

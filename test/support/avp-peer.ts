@@ -56,7 +56,9 @@ export class PeerStore {
   private lastStamp = 0;
 
   constructor(readonly policyStoreId: string) {
-    this.engine = new LocalStoreEngine(`peer-${policyStoreId}`, undefined, `peer:${policyStoreId}`);
+    this.engine = new LocalStoreEngine(`peer-${policyStoreId}`, undefined, {
+      idPrefix: `peer:${policyStoreId}`,
+    });
   }
 
   /** A store loaded from a sample folder: `@id`s become policy ids, links.json template-linked policies. */

@@ -40,7 +40,7 @@ describe('stores fed from memory', () => {
       origin: 'avp:PSTEST',
     });
     expect(compiled.version).toMatch(/^[0-9a-f]{12}$/);
-    const engine = new LocalStoreEngine('mem', undefined, 'test:mem');
+    const engine = new LocalStoreEngine('mem', undefined, { idPrefix: 'test:mem' });
     engine.activate(compiled);
     const [senior, junior] = await engine.decide([request(7), request(1)]);
     expect(senior).toMatchObject({ kind: 'evaluated', allow: true });
