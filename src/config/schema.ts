@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AuthzenSchema, ExtAuthzSchema, GrpcSchema, HttpRoutesSchema } from './doors.js';
 
 /**
  * The one configuration schema. Every key has a default, so an empty file (or no file) is the
@@ -28,10 +29,152 @@ const PoliciesSchema = z.strictObject({
   reloadDebounceMs: z.number().int().min(0).default(150),
 });
 
+/** `on`: evaluate only the policies whose scope matches; `off`: every policy; `auto`: on above a threshold. */
+const SlicingModeSchema = z.enum(['auto', 'on', 'off']);
+
 const LocalStoreSchema = z.strictObject({
-  engine: z.literal('local').default('local'),
+  /** `local` (the default when `engine` is left out): cedar-wasm over a folder of policy files. */
+  engine: z.literal('local'),
   /** Folder of the store; default `<policies.dir>/<store name>`. */
   path: z.string().min(1).optional(),
+  /** Scope slicing for this store; default `slicing.default`. */
+  slicing: SlicingModeSchema.optional(),
+});
+
+const SlicingSchema = z.strictObject({
+  /** Mode of every store that does not set `stores.<name>.slicing` (also when `stores` is absent). */
+  default: SlicingModeSchema.default('auto'),
+  /** `auto` slices a store version with at least this many policies (static + template-linked). */
+  autoThreshold: z.number().int().min(0).default(200),
+  /** Preparsed slices kept per store (least recently used out). Bounds Cedar's memory. */
+  cacheSize: z.number().int().min(1).max(1_000_000).default(2_000),
+  /**
+   * Cedar's wasm memory is grown once at startup to this many MiB when some store slices, so that
+   * filling the slice cache does not grow it step by step (each step costs a full GC in Node 20).
+   * 0 turns it off.
+   */
+  wasmMemoryMiB: z.number().int().min(0).max(4_096).default(64),
+});
+
+/** Where an AVP policy store is. Shared by the `avp` and `avp-sync` engines. */
+const AvpLocation = {
+  /** The AVP policy store id (`PSEXAMPLEabcdefg111111`) or alias (`policy-store-alias/NAME`). Required. */
+  policyStoreId: z.string().min(1).max(200),
+  /** AWS region of the policy store, e.g. `eu-west-1`. Required. */
+  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'an AWS region such as eu-west-1'),
+  /**
+   * Endpoint URL instead of AVP's regional one (a VPC endpoint, or a local AVP-protocol server in
+   * tests). Default: none (the SDK's endpoint for the region). Credentials always come from the
+   * AWS SDK's default chain (environment, shared config/SSO, web identity/IRSA, container or
+   * instance role); the config never holds them.
+   */
+  endpoint: z.url().optional(),
+  /**
+   * A JSON file of Cedar entities sent with every request (AVP stores no entities): typically the
+   * group hierarchy and tenants that a local store keeps in its `entities.json`. Relative to the
+   * config file. Default: none.
+   */
+  entitiesFile: z.string().min(1).optional(),
+};
+
+const AvpStoreSchema = z.strictObject({
+  /** `avp`: every decision (that the cache does not answer) is a call to Amazon Verified Permissions. */
+  engine: z.literal('avp'),
+  ...AvpLocation,
+  /**
+   * `is-authorized` (default): IsAuthorized / BatchIsAuthorized with the principal the sidecar
+   * derived from the token (its attributes and groups sent as entities). `with-token`:
+   * IsAuthorizedWithToken / BatchIsAuthorizedWithToken for token callers, so AVP's identity
+   * source maps the token itself (the sidecar still verifies it to route); requests with a stated
+   * principal still use IsAuthorized.
+   */
+  mode: z.enum(['is-authorized', 'with-token']).default('is-authorized'),
+  /**
+   * In `with-token` mode, which AVP field carries the token: `auto` (default) sends ID tokens
+   * (`token_use: id`) as `identityToken` and everything else as `accessToken`.
+   */
+  tokenField: z.enum(['auto', 'identity', 'access']).default('auto'),
+  /**
+   * Time budget per decision (per `decide` call, which runs its AVP calls in parallel), in
+   * milliseconds, retries included. Past it the decision is a DENY with reason
+   * `engine_unavailable`. Default 250.
+   */
+  timeBudgetMs: z.number().int().min(10).max(60_000).default(250),
+  /** Retries of a call that was throttled, got a 5xx or failed to connect, within the budget. Default 2. */
+  retries: z.number().int().min(0).max(10).default(2),
+  /** First backoff step in milliseconds; the wait is random in [0, base·2^attempt), capped by the budget. Default 25. */
+  retryBaseMs: z.number().int().min(1).max(10_000).default(25),
+  circuitBreaker: z
+    .strictObject({
+      /** Consecutive failed calls that open the circuit (calls are then refused without going out). Default 5. */
+      failureThreshold: z.number().int().min(1).max(1000).default(5),
+      /** How long the circuit stays open before one probe call is let through, in milliseconds. Default 10000. */
+      resetMs: z.number().int().min(10).max(3_600_000).default(10_000),
+    })
+    .prefault({}),
+  /**
+   * Requests sharing a principal or a resource go out as one BatchIsAuthorized call of at most
+   * 30 when at least this many share it; smaller groups go as single calls. Default 2 (fewest
+   * calls). AVP bills a batch call like 30 single calls in its first price tier, so 30 minimizes
+   * cost there; see docs/AVP.md.
+   */
+  minBatchSize: z.number().int().min(2).max(30).default(2),
+});
+
+const AvpSyncStoreSchema = z.strictObject({
+  /**
+   * `avp-sync`: policies, templates, template-linked policies and the schema are pulled from AVP
+   * and evaluated locally with cedar-wasm; AVP is not called per decision.
+   */
+  engine: z.literal('avp-sync'),
+  ...AvpLocation,
+  /** Seconds between two refreshes (only what changed since the last one is fetched). Default 60. */
+  refreshSeconds: z.number().int().min(1).max(86_400).default(60),
+  /**
+   * Past this age of the last good sync, decisions are DENY (`engine_unavailable`) and `/readyz`
+   * is red. Default 900 (15 minutes); must be more than `refreshSeconds`.
+   */
+  maxStalenessSeconds: z.number().int().min(2).max(604_800).default(900),
+});
+
+/** A store without `engine` is a local one. */
+const StoreSchema = z.preprocess(
+  (v) =>
+    v && typeof v === 'object' && !Array.isArray(v) && !('engine' in v) ? { ...v, engine: 'local' } : v,
+  z.discriminatedUnion('engine', [
+    LocalStoreSchema,
+    AvpStoreSchema,
+    AvpSyncStoreSchema.refine((s) => s.maxStalenessSeconds > s.refreshSeconds, {
+      message: 'must be more than refreshSeconds',
+      path: ['maxStalenessSeconds'],
+    }),
+  ]),
+);
+
+const AvpDoorSchema = z.strictObject({
+  /**
+   * Serve the AVP JSON 1.0 protocol (IsAuthorized, BatchIsAuthorized, IsAuthorizedWithToken,
+   * BatchIsAuthorizedWithToken) so AWS SDK code can point `endpoint` at the sidecar. Default false.
+   */
+  enabled: z.boolean().default(false),
+  /**
+   * Address of the AVP door's own listener. Loopback only (127.0.0.0/8, ::1, localhost): the
+   * door trusts the principal a request states and SigV4 signatures are not checked, so it must
+   * never be reachable from another host. Default `127.0.0.1`.
+   */
+  host: z
+    .string()
+    .refine((h) => /^127(\.\d{1,3}){3}$/.test(h) || h === '::1' || h === 'localhost', {
+      message: 'the AVP door binds to a loopback address only (127.x.x.x, ::1, localhost)',
+    })
+    .default('127.0.0.1'),
+  /** Port of the AVP door. Default 8182; 0 picks a free port. */
+  port: z.number().int().min(0).max(65535).default(8182),
+  /**
+   * AVP policy store id → local store name. A `policyStoreId` not listed here selects the store of
+   * that name, if there is one. Default: none.
+   */
+  policyStores: z.record(z.string().min(1), z.string().min(1)).default({}),
 });
 
 /** Asymmetric JWS algorithms only: `none` and HMAC (HS*) can never be configured. */
@@ -250,8 +393,12 @@ export const ConfigSchema = z.strictObject({
    * when present, only the stores listed here are served.
    */
   stores: z
-    .record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'store names use letters, digits, _ . -'), LocalStoreSchema)
+    .record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'store names use letters, digits, _ . -'), StoreSchema)
     .optional(),
+  /** The AVP-protocol door (off by default). */
+  avpDoor: AvpDoorSchema.prefault({}),
+  /** Scope slicing: evaluate only the policies that can apply to a request (large stores). */
+  slicing: SlicingSchema.prefault({}),
   /** Token issuers the sidecar trusts. */
   issuers: z.array(IssuerSchema).default([]),
   /** Caller → store; the first matching route wins. No match is a DENY with reason `no_store`. */
@@ -263,11 +410,25 @@ export const ConfigSchema = z.strictObject({
   cache: CacheSchema.prefault({}),
   metrics: MetricsSchema.prefault({}),
   decisionLog: DecisionLogSchema.prefault({}),
+  /** The gRPC server (Envoy ext_authz gRPC and gRPC health); off by default. */
+  grpc: GrpcSchema,
+  /** Envoy HTTP ext_authz and nginx auth_request door. */
+  extAuthz: ExtAuthzSchema.prefault({}),
+  /** (method, path) → Cedar action, resource and context for the proxy doors; none: every request is denied. */
+  httpRoutes: HttpRoutesSchema.optional(),
+  /** The OpenID AuthZEN Authorization API door. */
+  authzen: AuthzenSchema,
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
 export type LocalStoreConfig = z.infer<typeof LocalStoreSchema>;
 export type DecisionLogConfig = z.infer<typeof DecisionLogSchema>;
+export type AvpStoreConfig = z.infer<typeof AvpStoreSchema>;
+export type AvpSyncStoreConfig = z.infer<typeof AvpSyncStoreSchema>;
+export type StoreConfig = LocalStoreConfig | AvpStoreConfig | AvpSyncStoreConfig;
+export type AvpDoorConfig = z.infer<typeof AvpDoorSchema>;
+export type SlicingConfig = z.infer<typeof SlicingSchema>;
+export type SlicingMode = z.infer<typeof SlicingModeSchema>;
 export type IssuerConfig = z.infer<typeof IssuerSchema>;
 export type RouteConfig = z.infer<typeof RouteSchema>;
 export type ClaimMapping = z.infer<typeof ClaimMappingSchema>;

@@ -1,40 +1,78 @@
+import '../cedar/v8-flags.js';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { uidKey } from '../cedar/types.js';
 import { compileStore, StoreLoadError } from '../policy/compile-store.js';
 import { readStoreFiles } from '../policy/read-store.js';
 import type { CompiledStore } from '../policy/types.js';
+import type { SlicingMode } from '../config/schema.js';
+import type { SliceFaults } from '../policy/slicing/entity-graph.js';
 import type { EngineAnswer, EngineRequest, StoreEngine, StoreStatus } from './engine.js';
+import { Slicer } from './slicing/slicer.js';
+import type { SliceStats } from './slicing/stats.js';
 
 export type ReloadResult = { ok: true; version: string; changed: boolean } | { ok: false; error: string };
+
+export interface LocalEngineOptions {
+  /** Scope slicing: `on`, `off`, or `auto` (on when a version has at least `autoThreshold` policies). */
+  slicing?: { mode: SlicingMode; autoThreshold: number; cacheSize: number };
+  /** Receives policies evaluated per decision and slice cache hits, misses and size. */
+  stats?: SliceStats;
+  /** Test-only: deliberate slicing mistakes, to prove the differential test catches them. */
+  faults?: SliceFaults;
+  /** Prefix of cedar-wasm's preparse ids (unique per process); default `local:<name>`. */
+  idPrefix?: string;
+}
+
+/** Everything one store version answers with; replaced as a whole on reload. */
+interface ActiveVersion {
+  compiled: CompiledStore;
+  /** Uids of the store's static entities: a request may not redefine them (no forged hierarchy). */
+  staticUids: Set<string>;
+  policyCount: number;
+  /** Present when this version is sliced; otherwise the whole set is preparsed under `setId`. */
+  slicer?: Slicer;
+  setId: string;
+  schemaId?: string;
+}
 
 /**
  * A local policy store decided by cedar-wasm in this process.
  *
- * The policy set and schema are preparsed once per version under an id fixed per store. Cedar
- * calls are synchronous, so replacing the preparsed set between two calls is an atomic swap, and
- * reusing the id keeps memory flat across reloads (cedar-wasm cannot drop a preparsed set).
+ * A version is activated whole: its schema (and, unsliced, its policy set) preparsed under ids that
+ * alternate between two generations, then one assignment makes it current. Cedar calls are
+ * synchronous, so a decision sees either the old version or the new one, never a mix, and a failed
+ * activation leaves the serving version's preparsed sets untouched. Ids are reused, which keeps
+ * memory flat across reloads (cedar-wasm cannot drop a preparsed set).
+ *
+ * A sliced version (large stores) preparses nothing up front: each decision evaluates only the
+ * policies whose scope matches the request, preparsed per distinct subset in a bounded cache.
  */
 export class LocalStoreEngine implements StoreEngine {
   readonly engine = 'local';
-  private current?: CompiledStore;
-  /** Uids of the store's static entities: a request may not redefine them (no forged hierarchy). */
-  private staticUids = new Set<string>();
+  private current?: ActiveVersion;
+  private generation = 0;
+  /** Formatted once per version: the pipeline reads status() on every request to key its cache. */
   private loadedAt?: string;
-  /** Counted once per version: the pipeline reads status() on every request to key its cache. */
-  private policyCount = 0;
   private lastError?: string;
-  private readonly preparsedId: string;
 
+  /**
+   * @param dir the store folder; omit it for a store fed from memory through `activate` (the
+   *   avp-sync engine does that with what it pulls from AVP).
+   */
   constructor(
     readonly name: string,
-    readonly dir: string,
-  ) {
-    this.preparsedId = `local:${name}`;
+    readonly dir?: string,
+    private readonly options: LocalEngineOptions = {},
+  ) {}
+
+  private folder(): string {
+    if (this.dir === undefined) throw new Error(`policy store "${this.name}" has no folder to load from`);
+    return this.dir;
   }
 
   /** First load: a store that does not parse or validate throws StoreLoadError (startup fails). */
   load(): CompiledStore {
-    const compiled = compileStore(this.name, readStoreFiles(this.dir));
+    const compiled = compileStore(this.name, readStoreFiles(this.folder()));
     this.activate(compiled);
     return compiled;
   }
@@ -43,45 +81,93 @@ export class LocalStoreEngine implements StoreEngine {
   reload(): ReloadResult {
     let compiled: CompiledStore;
     try {
-      compiled = compileStore(this.name, readStoreFiles(this.dir));
+      compiled = compileStore(this.name, readStoreFiles(this.folder()));
     } catch (err) {
       this.lastError =
         err instanceof StoreLoadError ? err.message : `cannot read store: ${(err as Error).message}`;
       return { ok: false, error: this.lastError };
     }
-    const changed = compiled.version !== this.current?.version;
-    if (changed) this.activate(compiled);
+    const changed = compiled.version !== this.current?.compiled.version;
+    // Preparse cannot fail after compile checked the same input, but a throw here would escape
+    // the watcher's timer and kill the process: keep it a failed reload instead.
+    if (changed) {
+      try {
+        this.activate(compiled);
+      } catch (err) {
+        this.lastError = (err as Error).message;
+        return { ok: false, error: this.lastError };
+      }
+    }
     this.lastError = undefined;
     return { ok: true, version: compiled.version, changed };
   }
 
-  private activate(compiled: CompiledStore): void {
-    const set = cedar.preparsePolicySet(this.preparsedId, {
-      staticPolicies: compiled.policies,
-      templates: compiled.templates,
-      templateLinks: compiled.links,
-    });
-    if (set.type === 'failure')
-      throw new StoreLoadError(
-        this.name,
-        set.errors.map((e) => ({ file: '(policy set)', message: e.message })),
-      );
+  /** Whether a version of this many policies is sliced. */
+  slices(policyCount: number): boolean {
+    const s = this.options.slicing;
+    if (!s || s.mode === 'off') return false;
+    return s.mode === 'on' || policyCount >= s.autoThreshold;
+  }
+
+  /**
+   * Makes a compiled store the one that decides. Throws StoreLoadError when cedar-wasm refuses it;
+   * the previous version then keeps serving.
+   */
+  activate(compiled: CompiledStore): void {
+    const gen = this.generation + 1;
+    // Policy sets and schemas live in separate Cedar caches, so one id serves both.
+    const id = `${this.options.idPrefix ?? `local:${this.name}`}#${gen % 2}`;
+    const ids = { set: id, schema: id };
+    const policyCount = Object.keys(compiled.policies).length + compiled.links.length;
+    const sliced = this.slices(policyCount);
+    if (!sliced) {
+      const set = cedar.preparsePolicySet(ids.set, {
+        staticPolicies: compiled.policies,
+        templates: compiled.templates,
+        templateLinks: compiled.links,
+      });
+      if (set.type === 'failure')
+        throw new StoreLoadError(
+          this.name,
+          set.errors.map((e) => ({ file: '(policy set)', message: e.message })),
+        );
+    }
     if (compiled.schema !== undefined) {
-      const schema = cedar.preparseSchema(this.preparsedId, compiled.schema as cedar.Schema);
+      const schema = cedar.preparseSchema(ids.schema, compiled.schema as cedar.Schema);
       if (schema.type === 'failure')
         throw new StoreLoadError(
           this.name,
           schema.errors.map((e) => ({ file: '(schema)', message: e.message })),
         );
     }
-    this.current = compiled;
-    this.staticUids = new Set(compiled.entities.map((e) => uidKey(e.uid)));
+    const slicer = sliced
+      ? new Slicer(
+          compiled,
+          { prefix: `slice:${this.name}`, full: ids.set },
+          this.options.slicing!.cacheSize,
+          this.options.faults,
+        )
+      : undefined;
+    this.current = {
+      compiled,
+      staticUids: new Set(compiled.entities.map((e) => uidKey(e.uid))),
+      policyCount,
+      setId: ids.set,
+      ...(slicer ? { slicer } : {}),
+      ...(compiled.schema !== undefined ? { schemaId: ids.schema } : {}),
+    };
+    this.generation = gen;
     this.loadedAt = new Date().toISOString();
-    this.policyCount = Object.keys(compiled.policies).length + compiled.links.length;
+    this.options.stats?.onCacheSize(this.name, 0);
   }
 
   get compiled(): CompiledStore | undefined {
-    return this.current;
+    return this.current?.compiled;
+  }
+
+  /** Whether the serving version is sliced. */
+  get sliced(): boolean {
+    return this.current?.slicer !== undefined;
   }
 
   status(): StoreStatus {
@@ -90,21 +176,28 @@ export class LocalStoreEngine implements StoreEngine {
       name: this.name,
       engine: this.engine,
       ready: c !== undefined,
-      ...(c ? { version: c.version, policies: this.policyCount } : {}),
+      ...(c ? { version: c.compiled.version, policies: c.policyCount } : {}),
+      ...(c?.slicer ? { slicing: { cachedSlices: c.slicer.cached } } : {}),
       ...(this.loadedAt ? { loadedAt: this.loadedAt } : {}),
       ...(this.lastError ? { lastError: this.lastError } : {}),
     };
   }
 
   async decide(requests: EngineRequest[]): Promise<EngineAnswer[]> {
-    return requests.map((r) => this.decideOne(r));
+    // A plain loop, not `requests.map`: Node 20's V8 can crash ("unreachable code" in
+    // Deoptimizer::DoComputeBuiltinContinuation) when code optimized inside an array builtin's
+    // callback is deoptimized lazily during a call into cedar-wasm. Seen with the slicing tests.
+    const answers: EngineAnswer[] = [];
+    for (const r of requests) answers.push(this.decideOne(r));
+    return answers;
   }
 
   private decideOne(request: EngineRequest): EngineAnswer {
-    const store = this.current;
-    if (!store) return { kind: 'failed', reason: 'engine_unavailable', message: 'store not loaded' };
-    if (this.staticUids.size > 0) {
-      const clash = request.entities.find((e) => this.staticUids.has(uidKey(e.uid)));
+    const active = this.current;
+    if (!active) return { kind: 'failed', reason: 'engine_unavailable', message: 'store not loaded' };
+    const store = active.compiled;
+    if (active.staticUids.size > 0) {
+      const clash = request.entities.find((e) => active.staticUids.has(uidKey(e.uid)));
       if (clash) {
         return {
           kind: 'invalid',
@@ -113,19 +206,27 @@ export class LocalStoreEngine implements StoreEngine {
         };
       }
     }
+    let policySetId = active.setId;
+    let statics = store.entities;
     let answer: cedar.AuthorizationAnswer;
     try {
+      if (active.slicer) {
+        const plan = active.slicer.plan(request);
+        if (!plan.ok) return { kind: 'failed', reason: 'engine_error', message: plan.message };
+        policySetId = plan.policySetId;
+        statics = plan.entities;
+        this.options.stats?.onDecision(this.name, plan.policies, plan.cache);
+        if (plan.cache === 'miss') this.options.stats?.onCacheSize(this.name, active.slicer.cached);
+      } else this.options.stats?.onDecision(this.name, active.policyCount, 'none');
       answer = cedar.statefulIsAuthorized({
         principal: request.principal,
         action: request.action,
         resource: request.resource,
         context: request.context as cedar.Context,
-        entities: (store.entities.length
-          ? [...store.entities, ...request.entities]
-          : request.entities) as cedar.Entities,
-        preparsedPolicySetId: this.preparsedId,
-        ...(store.schema !== undefined
-          ? { preparsedSchemaName: this.preparsedId, validateRequest: true }
+        entities: (statics.length ? [...statics, ...request.entities] : request.entities) as cedar.Entities,
+        preparsedPolicySetId: policySetId,
+        ...(active.schemaId !== undefined
+          ? { preparsedSchemaName: active.schemaId, validateRequest: true }
           : {}),
       });
     } catch (err) {

@@ -18,6 +18,8 @@ const endpoint = {
   keys: [] as JWK[],
   body: undefined as string | undefined,
   status: 200,
+  /** How many of the next JWKS requests get their connection closed without an answer. */
+  hangUps: 0,
   /** While set, JWKS answers wait for it (to hold a fetch in flight). */
   gate: undefined as Promise<void> | undefined,
   requests: 0,
@@ -37,6 +39,10 @@ beforeAll(async () => {
       return void res.end(JSON.stringify({ issuer: base, jwks_uri: `${base}/jwks.json` }));
     }
     endpoint.requests++;
+    if (endpoint.hangUps > 0) {
+      endpoint.hangUps--;
+      return void req.socket.destroy();
+    }
     void (endpoint.gate ?? Promise.resolve()).then(() => {
       res.writeHead(endpoint.status, { 'content-type': 'application/json' });
       res.end(endpoint.body ?? JSON.stringify({ keys: endpoint.keys }));
@@ -50,7 +56,14 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 const sources: KeySource[] = [];
 afterEach(() => {
   for (const s of sources.splice(0)) s.stop();
-  Object.assign(endpoint, { keys: [], body: undefined, status: 200, gate: undefined, requests: 0 });
+  Object.assign(endpoint, {
+    keys: [],
+    body: undefined,
+    status: 200,
+    gate: undefined,
+    requests: 0,
+    hangUps: 0,
+  });
   endpoint.discoveryRequests = 0;
 });
 
@@ -153,10 +166,32 @@ describe('KeySource', () => {
     }
   });
 
-  it('never loaded: not ready, and every lookup is unknown_key', async () => {
-    const { ks } = source(30, { kind: 'uri', uri: 'http://127.0.0.1:1/jwks.json' });
+  it('sends a GET again once when the connection closes before an answer (a stale keep-alive socket)', async () => {
+    endpoint.keys = [k1];
+    endpoint.hangUps = 1;
+    const { ks } = source(30);
     await ks.start();
-    expect(ks.status()).toMatchObject({ loaded: false, keys: 0, lastError: expect.any(String) });
+    expect(ks.status()).toMatchObject({ loaded: true, keys: 1 });
+    expect(endpoint.requests).toBe(2);
+    // Twice in a row is a failed fetch, reported with its cause.
+    endpoint.hangUps = 2;
+    await ks.refresh();
+    expect(ks.status()).toMatchObject({ loaded: true, lastError: expect.stringMatching(/failed: \w+/) });
+    expect(endpoint.requests).toBe(4);
+  });
+
+  it('never loaded: not ready, and every lookup is unknown_key', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const { ks } = source(30, { kind: 'uri', uri: `http://127.0.0.1:${port}/jwks.json` });
+    await ks.start();
+    expect(ks.status()).toMatchObject({
+      loaded: false,
+      keys: 0,
+      lastError: expect.stringContaining('ECONNREFUSED'),
+    });
     await unknownKey(lookup(ks, 'k1'));
   });
 

@@ -155,11 +155,34 @@ export class KeySource {
   }
 
   private async getJson(uri: string): Promise<unknown> {
-    const res = await fetch(uri, {
-      signal: AbortSignal.timeout(this.options.fetchTimeoutMs ?? 5_000),
-      headers: { accept: 'application/json' },
-    });
+    const get = () =>
+      fetch(uri, {
+        signal: AbortSignal.timeout(this.options.fetchTimeoutMs ?? 5_000),
+        headers: { accept: 'application/json' },
+      });
+    let res: Response;
+    try {
+      res = await get();
+    } catch (err) {
+      // fetch reuses pooled keep-alive connections; one the server has just closed fails before any
+      // answer ("fetch failed", UND_ERR_SOCKET) and would leave the keys unloaded until the next
+      // retry. A GET is safe to send again once. A timeout (not a TypeError) is not retried.
+      if (!(err instanceof TypeError)) throw err;
+      try {
+        res = await get();
+      } catch (again) {
+        throw new Error(`GET ${uri} failed: ${networkCause(again)}`);
+      }
+    }
     if (!res.ok) throw new Error(`GET ${uri} answered ${res.status}`);
     return res.json();
   }
+}
+
+/** `fetch failed` says nothing; its cause's code (ECONNREFUSED, UND_ERR_SOCKET…) tells an operator why. */
+function networkCause(err: unknown): string {
+  const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
+  if (typeof cause?.code === 'string') return cause.code;
+  if (typeof cause?.message === 'string') return cause.message;
+  return err instanceof Error ? err.message : String(err);
 }

@@ -94,6 +94,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     let entities = request.entities;
     let context = request.context;
     let storeName = request.store;
+    let tokenUse: 'identity' | 'access' | undefined;
     if (request.subject.kind === 'token') {
       let caller: Caller;
       try {
@@ -104,6 +105,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       }
       principal = caller.principal.uid;
       callerType = caller.type;
+      tokenUse = caller.claims.token_use === 'id' ? 'identity' : 'access';
       // The principal and its groups come only from the verified token, never from the body.
       const forged = request.entities.find(
         (e) =>
@@ -129,7 +131,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       }
       entities = [caller.principal, ...request.entities];
       context = { ...request.context, ...caller.context };
-      if (!storeName) {
+      if (!storeName && !request.reject) {
         storeName = deps.router?.route({
           callerType: caller.type,
           issuer: caller.issuer,
@@ -143,6 +145,14 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       // A stated principal without a store (AuthZEN) is routed by its caller type alone.
       if (!storeName && callerType) storeName = deps.router?.route({ callerType });
     }
+    if (request.reject) {
+      const { reason, message } = request.reject;
+      return deny(reason, {
+        principal,
+        ...(callerType ? { callerType } : {}),
+        ...(message ? { message } : {}),
+      });
+    }
     if (!storeName) return deny('no_store', { principal, ...(callerType ? { callerType } : {}) });
     const store = deps.stores.get(storeName);
     // A store the caller named is unknown (404); a store that routing built (per tenant) is no route.
@@ -151,13 +161,23 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         principal,
         ...(callerType ? { callerType } : {}),
       });
-    return {
-      index,
-      store,
+    const engineRequest: EngineRequest = {
       principal,
-      ...(callerType ? { callerType } : {}),
-      engineRequest: { principal, action: request.action, resource: request.resource, context, entities },
+      action: request.action,
+      resource: request.resource,
+      context,
+      entities,
     };
+    // An engine that maps tokens itself (AVP with-token) gets the verified token and the request
+    // as the door sent it; no other engine ever sees a token.
+    if (store.wantsToken && request.subject.kind === 'token' && request.subject.token && tokenUse)
+      engineRequest.token = {
+        value: request.subject.token,
+        use: tokenUse,
+        context: request.context,
+        entities: request.entities,
+      };
+    return { index, store, principal, ...(callerType ? { callerType } : {}), engineRequest };
   }
 
   const who = (r: Resolved) => ({
@@ -169,8 +189,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   /** Stage 3: the cache. A hit becomes a Decision of its own (fresh id, `cached: true`). */
   function fromCache(r: Resolved): Decision | undefined {
     const cache = deps.cache;
-    const version = cache && r.store.status().version;
-    if (!cache || !version) return undefined;
+    if (!cache) return undefined;
+    // A store that is not ready (an AVP sync past its staleness limit) must fail closed: its
+    // cached answers are not served either.
+    const status = r.store.status();
+    const version = status.ready ? status.version : undefined;
+    if (!version) return undefined;
     const lookup = cache.lookup(r.store.name, version, r.engineRequest);
     if (!lookup.hit) {
       r.lookup = lookup;

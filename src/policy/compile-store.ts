@@ -1,3 +1,4 @@
+import '../cedar/v8-flags.js';
 import { createHash } from 'node:crypto';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import type { Entity } from '../cedar/types.js';
@@ -59,6 +60,7 @@ export function compileStore(name: string, files: StoreFile[]): CompiledStore {
   // "constructor" or "__proto__" are plain keys (no false duplicates, no policy silently lost).
   const policies: Record<string, string> = Object.create(null);
   const templates: Record<string, string> = Object.create(null);
+  const parsed: CompiledStore['json'] = { policies: Object.create(null), templates: Object.create(null) };
   const sources: Record<string, PolicySource> = Object.create(null);
   let links: TemplateLink[] = [];
   let schema: string | Record<string, unknown> | undefined;
@@ -85,6 +87,7 @@ export function compileStore(name: string, files: StoreFile[]): CompiledStore {
       return;
     }
     (kind === 'policy' ? policies : templates)[id] = text;
+    if (json.type === 'success') (kind === 'policy' ? parsed.policies : parsed.templates)[id] = json.json;
     sources[id] = { file, offset, text };
   };
 
@@ -110,7 +113,9 @@ export function compileStore(name: string, files: StoreFile[]): CompiledStore {
         }
       }
       found.sort((a, b) => a.offset - b.offset);
-      found.forEach((p, i) => addPolicy(p.kind, p.text, file.path, p.offset, i));
+      // A loop rather than forEach: cedar-wasm calls inside array-builtin callbacks can crash Node 20's
+      // V8 on a lazy deoptimization (see LocalStoreEngine.decide).
+      for (const [i, p] of found.entries()) addPolicy(p.kind, p.text, file.path, p.offset, i);
     } else if (
       file.path.endsWith('.cedarschema') ||
       file.path.endsWith('.cedarschema.json') ||
@@ -144,40 +149,76 @@ export function compileStore(name: string, files: StoreFile[]): CompiledStore {
     }
   }
 
+  return finishStore(
+    name,
+    { policies, templates, links, schema, entities, sources, json: parsed },
+    problems,
+    { version: versionOf(files), schemaFile, linksFile: 'links.json', entitiesFile: 'entities.json' },
+    (file) => readFileText(files, file),
+  );
+}
+
+/** The parts of a store, however they were obtained (files, or AVP's policy-management API). */
+export type StoreParts = Omit<CompiledStore, 'name' | 'version'>;
+
+interface PartOrigins {
+  version: string;
+  /** Names that problems point at for the schema, the links and the entities. */
+  schemaFile: string | undefined;
+  linksFile: string;
+  entitiesFile: string;
+}
+
+/** The checks every store passes, whatever it came from: links, the policy set, the schema, the entities. */
+function finishStore(
+  name: string,
+  parts: StoreParts,
+  problems: StoreProblem[],
+  origins: PartOrigins,
+  textOf: (file: string) => string,
+): CompiledStore {
+  const { policies, templates, links, schema, entities, sources } = parts;
   if (problems.length === 0) {
     for (const link of links) {
       if (!Object.hasOwn(templates, link.templateId)) {
         problems.push({
-          file: 'links.json',
+          file: origins.linksFile,
           message: `link "${link.newId}" names unknown template "${link.templateId}"`,
         });
       } else if (Object.hasOwn(sources, link.newId)) {
-        problems.push({ file: 'links.json', message: `link id "${link.newId}" is already a policy id` });
+        problems.push({
+          file: origins.linksFile,
+          message: `link id "${link.newId}" is already a policy id`,
+        });
       }
     }
   }
 
   const policySet: cedar.PolicySet = { staticPolicies: policies, templates, templateLinks: links };
   if (problems.length === 0) {
-    const check = cedar.checkParsePolicySet(policySet);
-    if (check.type === 'failure')
-      for (const err of check.errors) problems.push({ file: 'links.json', message: describe(err) });
-  }
-  if (problems.length === 0 && schema !== undefined) {
-    const result = cedar.validate({
-      schema: schema as cedar.Schema,
-      policies: policySet,
-      validationSettings: { mode: 'strict' },
-    });
-    if (result.type === 'failure') {
-      for (const err of result.errors)
-        problems.push({ file: schemaFile ?? '(schema)', message: describe(err) });
+    // With a schema, one `validate` parses, links and checks the whole set (templates once, each link
+    // only for its slot values); a separate parse check would double the work at 10,000 links.
+    const result =
+      schema === undefined
+        ? undefined
+        : cedar.validate({
+            schema: schema as cedar.Schema,
+            policies: policySet,
+            validationSettings: { mode: 'strict' },
+          });
+    if (result === undefined || result.type === 'failure') {
+      // No schema, or something failed before validation: is it the policy set (links) or the schema?
+      const check = cedar.checkParsePolicySet(policySet);
+      if (check.type === 'failure')
+        for (const err of check.errors) problems.push({ file: origins.linksFile, message: describe(err) });
+      else if (result?.type === 'failure')
+        for (const err of result.errors)
+          problems.push({ file: origins.schemaFile ?? '(schema)', message: describe(err) });
     } else {
       for (const v of result.validationErrors) {
         const src = sources[v.policyId];
-        if (src)
-          problems.push(located(src.file, readFileText(files, src.file), src.offset, v.error, v.policyId));
-        else problems.push({ file: 'links.json', policyId: v.policyId, message: describe(v.error) });
+        if (src) problems.push(located(src.file, textOf(src.file), src.offset, v.error, v.policyId));
+        else problems.push({ file: origins.linksFile, policyId: v.policyId, message: describe(v.error) });
       }
     }
   }
@@ -187,11 +228,106 @@ export function compileStore(name: string, files: StoreFile[]): CompiledStore {
       schema: (schema ?? null) as cedar.Schema | null,
     });
     if (check.type === 'failure')
-      for (const err of check.errors) problems.push({ file: 'entities.json', message: describe(err) });
+      for (const err of check.errors) problems.push({ file: origins.entitiesFile, message: describe(err) });
   }
 
   if (problems.length > 0) throw new StoreLoadError(name, problems);
-  return { name, version: versionOf(files), policies, templates, links, schema, entities, sources };
+  return {
+    name,
+    version: origins.version,
+    policies,
+    templates,
+    links,
+    schema,
+    entities,
+    sources,
+    json: parts.json,
+  };
+}
+
+/** A store's content held in memory, as a sync engine pulls it: one Cedar statement per id. */
+export interface MemoryStore {
+  policies: Record<string, string>;
+  templates: Record<string, string>;
+  links: TemplateLink[];
+  /** Cedar schema, JSON text or object, or human-readable text. */
+  schema?: string | Record<string, unknown>;
+  entities: Entity[];
+  /** What problems point at, e.g. `avp:PSEXAMPLE`: a policy is `<origin>/policies/<id>`. */
+  origin: string;
+}
+
+/**
+ * Validates a store held in memory the same way `compileStore` validates folders (parse, link,
+ * schema validation, entities), and returns the same CompiledStore. Ids are the given keys; the
+ * version is a content hash.
+ */
+export function compileMemoryStore(name: string, input: MemoryStore): CompiledStore {
+  const problems: StoreProblem[] = [];
+  const sources: Record<string, PolicySource> = Object.create(null) as Record<string, PolicySource>;
+  const policies: Record<string, string> = Object.create(null) as Record<string, string>;
+  const templates: Record<string, string> = Object.create(null) as Record<string, string>;
+  const texts = new Map<string, string>();
+  const parsed: CompiledStore['json'] = { policies: Object.create(null), templates: Object.create(null) };
+  for (const [kind, list] of [
+    ['policy', input.policies],
+    ['template', input.templates],
+  ] as const) {
+    for (const [id, text] of Object.entries(list)) {
+      const file = `${input.origin}/${kind === 'policy' ? 'policies' : 'templates'}/${id}`;
+      texts.set(file, text);
+      if (sources[id]) {
+        problems.push({ file, message: `duplicate policy id "${id}"` });
+        continue;
+      }
+      const json = kind === 'policy' ? cedar.policyToJson(text) : cedar.templateToJson(text);
+      if (json.type === 'failure') {
+        for (const err of json.errors) problems.push(located(file, text, 0, err, id));
+        continue;
+      }
+      (kind === 'policy' ? policies : templates)[id] = text;
+      (kind === 'policy' ? parsed.policies : parsed.templates)[id] = json.json;
+      sources[id] = { file, offset: 0, text };
+    }
+  }
+  let schema = input.schema;
+  if (typeof schema === 'string' && schema.trimStart().startsWith('{')) {
+    try {
+      schema = JSON.parse(schema) as Record<string, unknown>;
+    } catch (err) {
+      problems.push({ file: `${input.origin}/schema`, message: `invalid JSON: ${(err as Error).message}` });
+    }
+  }
+  if (schema !== undefined && problems.length === 0) {
+    const check = cedar.checkParseSchema(schema as cedar.Schema);
+    if (check.type === 'failure') {
+      for (const err of check.errors)
+        problems.push({ file: `${input.origin}/schema`, message: describe(err) });
+    }
+  }
+  const hash = createHash('sha256');
+  for (const [tag, record] of [
+    ['p', policies],
+    ['t', templates],
+  ] as const)
+    for (const id of Object.keys(record).sort()) hash.update(tag).update(id).update('\0').update(record[id]!);
+  hash
+    .update(JSON.stringify(input.links))
+    .update('\0')
+    .update(JSON.stringify(schema ?? null));
+  hash.update('\0').update(JSON.stringify(input.entities));
+  return finishStore(
+    name,
+    { policies, templates, links: input.links, schema, entities: input.entities, sources, json: parsed },
+    problems,
+    {
+      version: hash.digest('hex').slice(0, 12),
+      schemaFile: `${input.origin}/schema`,
+      linksFile: `${input.origin}/template-linked policies`,
+      entitiesFile: `${input.origin}/entities`,
+    },
+    (file) => texts.get(file) ?? '',
+  );
 }
 
 /** The store version: a content hash over every file that affects decisions. */

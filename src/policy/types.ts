@@ -1,3 +1,4 @@
+import type { PolicyJson } from '@cedar-policy/cedar-wasm/nodejs';
 import type { Entity, EntityUid } from '../cedar/types.js';
 
 /** A file of a store as read from disk (path relative to the store folder). */
@@ -33,6 +34,11 @@ export interface CompiledStore {
   schema?: string | Record<string, unknown>;
   entities: Entity[];
   sources: Record<string, PolicySource>;
+  /**
+   * Cedar's JSON form of each static policy and template, by id: scope slicing reads scopes from it
+   * and preparses slices from it.
+   */
+  json: { policies: Record<string, PolicyJson>; templates: Record<string, PolicyJson> };
 }
 
 /** One located problem in a store. */

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sidecar } from '../../src/server.js';
 import { find, parseExposition, scrape, total, type Exposition } from '../support/prometheus.js';
-import { postJson, startTestSidecar } from '../support/sidecar.js';
+import { postJson, startTestSidecar, sampleStores } from '../support/sidecar.js';
 
 const screen = (scopes: string[], store = 'services') => ({
   store,
@@ -63,6 +63,12 @@ describe('GET /metrics', () => {
       authz_engine_errors_total: 'counter',
       authz_http_requests_total: 'counter',
       authz_decision_logs_dropped_total: 'counter',
+      authz_avp_calls_total: 'counter',
+      authz_avp_call_duration_seconds: 'histogram',
+      authz_avp_circuit_state: 'gauge',
+      authz_policies_evaluated: 'histogram',
+      authz_slice_cache_total: 'counter',
+      authz_slice_cache_size: 'gauge',
     });
   });
 
@@ -113,7 +119,7 @@ describe('GET /metrics', () => {
 
   it('labels each store with its version', () => {
     const info = find(metrics, 'authz_policy_store_info');
-    expect(info.map((s) => s.labels.store).sort()).toEqual(['customers', 'internal', 'services']);
+    expect(info.map((s) => s.labels.store).sort()).toEqual(sampleStores());
     for (const s of info) {
       expect(s.value).toBe(1);
       expect(s.labels.version).toBe(sidecar.stores.get(s.labels.store!)!.status().version);

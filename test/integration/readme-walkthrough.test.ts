@@ -58,6 +58,7 @@ let sidecar: Sidecar;
 beforeAll(async () => {
   const loaded = loadConfig({ configPath: path.join(REPO_ROOT, 'config/dev.yaml'), env: {} });
   loaded.config.server.port = 0;
+  loaded.config.grpc.port = 0;
   loaded.config.policies.watch = false;
   loaded.config.decisionLog.enabled = false; // the walkthrough reads responses; keep the test output clean
   sidecar = await startSidecar(loaded, createLogger('silent'));
@@ -92,5 +93,7 @@ describe('README walkthrough', () => {
       }
     }
     expect(checked).toBeGreaterThanOrEqual(15);
+    // Ten bash blocks, four of them `npx authz-sidecar token` (a few seconds each on a loaded
+    // 2-core machine, 14 s seen): the default 30 s is too tight.
   });
 });

@@ -40,6 +40,7 @@ export function fakeStore(answer: (r: EngineRequest) => EngineAnswer = () => eva
     names: () => ['docs'],
     statuses: () => [store.status()],
     ready: () => true,
+    start: async () => {},
     close: async () => {},
   };
   return { store, stores, seen };

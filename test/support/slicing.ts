@@ -1,0 +1,80 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { EngineAnswer, EngineRequest } from '../../src/engines/engine.js';
+import { LocalStoreEngine, type LocalEngineOptions } from '../../src/engines/local.js';
+import type { SliceFaults } from '../../src/policy/slicing/entity-graph.js';
+import { rng, sampleRequest } from '../../scripts/gen-tenants.mjs';
+
+/** An answer with determining policies and errors as sorted lists: the comparison is on sets. */
+export function normalize(answer: EngineAnswer): unknown {
+  if (answer.kind !== 'evaluated') return answer;
+  return {
+    ...answer,
+    determiningPolicies: [...answer.determiningPolicies].sort(),
+    errors: [...answer.errors]
+      .map((e) => `${e.policyId}\u0000${e.message}`)
+      .sort()
+      .map((e) => {
+        const [policyId, message] = e.split('\u0000');
+        return { policyId, message };
+      }),
+  };
+}
+
+/** A short label of an answer, to show what a request mix covered. */
+export function kindOf(answer: EngineAnswer): string {
+  if (answer.kind !== 'evaluated') return answer.kind;
+  return `${answer.allow ? 'allow' : 'deny'}${answer.errors.length ? '+errors' : ''}`;
+}
+
+let engines = 0;
+
+/** A loaded engine over `dir`; each gets its own name, so no two share preparsed ids. */
+export function engine(
+  dir: string,
+  mode: 'on' | 'off',
+  extra: { faults?: SliceFaults; cacheSize?: number; stats?: LocalEngineOptions['stats'] } = {},
+): LocalStoreEngine {
+  const e = new LocalStoreEngine(`store-${mode}-${++engines}`, dir, {
+    slicing: { mode, autoThreshold: 0, cacheSize: extra.cacheSize ?? 5_000 },
+    ...(extra.faults ? { faults: extra.faults } : {}),
+    ...(extra.stats ? { stats: extra.stats } : {}),
+  });
+  e.load();
+  return e;
+}
+
+/** Answers in batches (the engine's own batch API), normalized. */
+export async function answers(e: LocalStoreEngine, requests: EngineRequest[]): Promise<unknown[]> {
+  const out: unknown[] = [];
+  for (let i = 0; i < requests.length; i += 50) {
+    for (const a of await e.decide(requests.slice(i, i + 50))) out.push(normalize(a));
+  }
+  return out;
+}
+
+export function tempDir(label: string): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(path.join(tmpdir(), `authz-${label}-`));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** `count` seeded requests of the differential mix (`edge`) against a generated store. */
+export function edgeRequests(
+  tenants: number,
+  count: number,
+  seed: number,
+  staticHierarchy = false,
+): EngineRequest[] {
+  const r = rng(seed);
+  return Array.from({ length: count }, () => sampleRequest(r, tenants, { mix: 'edge', staticHierarchy }));
+}
+
+/** The first request whose answers differ (with how many differ in all), or undefined. */
+export function firstMismatch(reference: unknown[], other: unknown[], requests: EngineRequest[]) {
+  const differs = (i: number) => JSON.stringify(reference[i]) !== JSON.stringify(other[i]);
+  const i = reference.findIndex((_, n) => differs(n));
+  if (i < 0) return undefined;
+  const mismatches = reference.filter((_, n) => differs(n)).length;
+  return { request: requests[i], reference: reference[i], sliced: other[i], mismatches };
+}
