@@ -73,6 +73,7 @@ const DEFAULTS = {
     maskPaths: [],
     bufferSize: 10_000,
   },
+  avpDoor: { enabled: false, host: '127.0.0.1', port: 8182, policyStores: {} },
 };
 
 describe('loadConfig: defaults', () => {
@@ -197,6 +198,7 @@ describe('loadConfig: errors name the key and the file', () => {
     ['server', 'server:\n'],
     ['policies', 'policies: [a, b]\n'],
     ['stores.customers.engine', 'stores:\n  customers:\n    engine: opa\n'],
+    ['stores.customers.policyStoreId', 'stores:\n  customers:\n    engine: avp\n    region: eu-west-1\n'],
     ['stores.bad name!', 'stores:\n  "bad name!": {}\n'],
   ])('rejects a wrong type or value at %s', (key, text) => {
     const file = configFile(text);
