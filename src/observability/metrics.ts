@@ -1,5 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { AvpObserver } from '../engines/avp.js';
 import type { StoreStatus } from '../engines/engine.js';
+import type { SliceStats } from '../engines/slicing/stats.js';
 import { ERROR_CODES, isTokenErrorCode } from '../errors.js';
 import type { DecisionObserver } from '../pipeline/pipeline.js';
 import type { Decision } from '../pipeline/types.js';
@@ -43,6 +45,10 @@ export interface Metrics {
   httpRequest(route: string, method: string, status: number): void;
   /** Decision log lines dropped because the log's buffer was full. */
   decisionLogDropped(): void;
+  /** Hooks of the remote AVP engine: call outcomes and latency (circuit state is read from status()). */
+  readonly avp: AvpObserver;
+  /** Hooks of sliced local stores: policies evaluated per decision, slice cache. */
+  readonly slices: SliceStats;
 }
 
 export interface MetricsDeps {
@@ -69,6 +75,14 @@ export function decisionSource(d: Decision): 'cache' | 'engine' | 'none' {
   if (d.cached) return 'cache';
   return d.reason ? 'none' : 'engine';
 }
+
+/** Buckets for remote AVP calls: 5 ms to 10 s. */
+const AVP_CALL_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** Buckets for the number of policies one decision evaluated. */
+const POLICY_COUNT_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000];
+
+const CIRCUIT_STATES = ['closed', 'open', 'half-open'] as const;
 
 /** Remembers the child of each label combination, so the hot path skips prom-client's label hashing. */
 function children<C>(make: (...values: string[]) => C): (...values: string[]) => C {
@@ -182,9 +196,55 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     registers,
   });
 
+  const avpCalls = new Counter({
+    name: 'authz_avp_calls_total',
+    help: 'Call attempts to Amazon Verified Permissions by store, operation and outcome (circuit_open: refused locally).',
+    labelNames: ['store', 'operation', 'outcome'] as const,
+    registers,
+  });
+  const avpCallDuration = new Histogram({
+    name: 'authz_avp_call_duration_seconds',
+    help: 'Duration of call attempts to Amazon Verified Permissions, by store and operation.',
+    labelNames: ['store', 'operation'] as const,
+    buckets: AVP_CALL_BUCKETS,
+    registers,
+  });
+  new Gauge({
+    name: 'authz_avp_circuit_state',
+    help: 'The circuit breaker of each remote store: 1 for its current state (closed, open, half-open), 0 for the others.',
+    labelNames: ['store', 'state'] as const,
+    registers,
+    collect() {
+      for (const st of deps.stores?.statuses() ?? [])
+        if (st.circuit)
+          for (const s of CIRCUIT_STATES) this.set({ store: st.name, state: s }, s === st.circuit ? 1 : 0);
+    },
+  });
+  const policiesEvaluated = new Histogram({
+    name: 'authz_policies_evaluated',
+    help: 'Policies one local decision evaluated (the scope slice, or the whole set of an unsliced store).',
+    labelNames: ['store'] as const,
+    buckets: POLICY_COUNT_BUCKETS,
+    registers,
+  });
+  const sliceCache = new Counter({
+    name: 'authz_slice_cache_total',
+    help: 'Sliced decisions by whether their preparsed slice was cached (hit, miss).',
+    labelNames: ['store', 'result'] as const,
+    registers,
+  });
+  const sliceCacheSize = new Gauge({
+    name: 'authz_slice_cache_size',
+    help: 'Preparsed policy slices each sliced store holds.',
+    labelNames: ['store'] as const,
+    registers,
+  });
+
   const decisionChild = children((...v) => decisions.labels(...v));
   const durationChild = children((...v) => duration.labels(...v));
   const httpChild = children((...v) => httpRequests.labels(...v));
+  const policiesChild = children((...v) => policiesEvaluated.labels(...v));
+  const sliceChild = children((...v) => sliceCache.labels(...v));
 
   // Series that dashboards divide by exist from the start.
   for (const cache of ['decisions', 'tokens'] as const) {
@@ -222,5 +282,18 @@ export function createMetrics(deps: MetricsDeps): Metrics {
       httpChild(route, HTTP_METHODS.has(method) ? method : 'other', String(status)).inc();
     },
     decisionLogDropped: () => logDropped.inc(),
+    avp: {
+      call({ store, operation, outcome, durationSeconds }) {
+        avpCalls.labels(store, operation, outcome).inc();
+        if (outcome !== 'circuit_open') avpCallDuration.labels(store, operation).observe(durationSeconds);
+      },
+    },
+    slices: {
+      onDecision(store, policies, cache) {
+        policiesChild(store).observe(policies);
+        if (cache !== 'none') sliceChild(store, cache).inc();
+      },
+      onCacheSize: (store, size) => sliceCacheSize.labels(store).set(size),
+    },
   };
 }

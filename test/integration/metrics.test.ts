@@ -63,6 +63,12 @@ describe('GET /metrics', () => {
       authz_engine_errors_total: 'counter',
       authz_http_requests_total: 'counter',
       authz_decision_logs_dropped_total: 'counter',
+      authz_avp_calls_total: 'counter',
+      authz_avp_call_duration_seconds: 'histogram',
+      authz_avp_circuit_state: 'gauge',
+      authz_policies_evaluated: 'histogram',
+      authz_slice_cache_total: 'counter',
+      authz_slice_cache_size: 'gauge',
     });
   });
 
