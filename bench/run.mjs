@@ -10,7 +10,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
 import { mintDevToken } from '../dist/identity/dev-issuer.js';
+import { envoyProtoDirs, PROTO_OPTIONS } from '../dist/doors/grpc/protos.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const { values: opts } = parseArgs({
@@ -75,7 +78,8 @@ async function freePort() {
 
 function rssOf(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)[1]) * 1024;
+  // A process that has exited (a zombie until reaped) has no VmRSS line.
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
 }
 
 function load(opts) {
@@ -92,17 +96,59 @@ function load(opts) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/**
+ * autocannon speaks HTTP/1.1 only, so the gRPC Check row is driven by a grpc-js client (built from
+ * Envoy's protos like the server) keeping CONNECTIONS calls in flight for the duration; latencies
+ * are whole milliseconds like autocannon's.
+ */
+function grpcLoad({ client, request, duration }) {
+  return new Promise((resolve) => {
+    const latencies = [];
+    let errors = 0;
+    let inFlight = 0;
+    const started = Date.now();
+    const until = started + duration * 1000;
+    const fire = () => {
+      if (Date.now() >= until) {
+        if (inFlight === 0) finish();
+        return;
+      }
+      inFlight++;
+      const t0 = process.hrtime.bigint();
+      client.Check(request, (err, res) => {
+        inFlight--;
+        latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        if (err || res.status?.code !== 0) errors++;
+        fire();
+      });
+    };
+    const finish = () => {
+      const sorted = latencies.sort((a, b) => a - b);
+      const at = (q) => Math.floor(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0);
+      resolve({
+        requests: { average: latencies.length / ((Date.now() - started) / 1000) },
+        latency: { p50: at(0.5), p99: at(0.99) },
+        errors,
+        non2xx: 0,
+      });
+    };
+    for (let i = 0; i < CONNECTIONS; i++) fire();
+  });
+}
+
 async function main() {
   execFileSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' });
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'authz-bench-'));
   const keyDir = path.join(tmp, 'keys');
   const port = await freePort();
+  const grpcPort = await freePort();
   const floorPort = await freePort();
   const config = path.join(tmp, 'bench.yaml');
   // The dev config with absolute paths, a temp key and quiet logs.
   const dev = readFileSync(path.join(ROOT, 'config/dev.yaml'), 'utf8')
     .replaceAll('../.dev-keys', keyDir)
-    .replace('dir: ../policies', `dir: ${path.join(ROOT, 'policies')}`);
+    .replace('dir: ../policies', `dir: ${path.join(ROOT, 'policies')}`)
+    .replace(/^grpc:\n {2}enabled: true$/m, `grpc:\n  enabled: true\n  port: ${grpcPort}`);
   writeFileSync(config, `${dev}\nserver: { port: ${port} }\nlog: { level: warn }\n`);
   await mintDevToken({ keyDir, kind: 'user', sub: 'warmup' });
 
@@ -136,6 +182,32 @@ async function main() {
     context: { destinationCountry: 'DE' },
   });
   const authHeaders = (t) => ({ 'content-type': 'application/json', authorization: `Bearer ${t}` });
+  const envoyDefinition = protoLoader.loadSync('envoy/service/auth/v3/external_auth.proto', {
+    ...PROTO_OPTIONS,
+    includeDirs: envoyProtoDirs(),
+  });
+  const Authorization = grpc.loadPackageDefinition(envoyDefinition).envoy.service.auth.v3.Authorization;
+  const grpcClient = new Authorization(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
+  // A CheckRequest as Envoy sends it for `GET /accounts/acme-ops` (routes in config/dev.yaml).
+  const checkRequest = {
+    attributes: {
+      request: {
+        http: {
+          method: 'GET',
+          path: '/accounts/acme-ops',
+          host: 'payments.example.com',
+          scheme: 'https',
+          protocol: 'HTTP/1.1',
+          headers: {
+            ':authority': 'payments.example.com',
+            ':method': 'GET',
+            ':path': '/accounts/acme-ops',
+            authorization: `Bearer ${alice}`,
+          },
+        },
+      },
+    },
+  };
   const body = JSON.stringify(item('acme-ops'));
 
   process.stderr.write(`minting ${opts.tokens} unique tokens…\n`);
@@ -194,6 +266,16 @@ async function main() {
       }),
     },
     {
+      name: 'Envoy HTTP ext_authz, GET /ext-authz/accounts/{id} (path → action)',
+      url: `${base}/ext-authz/accounts/acme-ops`,
+      method: 'GET',
+      headers: { authorization: `Bearer ${alice}`, host: 'payments.example.com' },
+    },
+    {
+      name: 'Envoy gRPC ext_authz Check, same request (grpc-js client)',
+      grpc: { client: grpcClient, request: checkRequest },
+    },
+    {
       name: '/v1/is-authorized, explicit principal',
       url: `${base}/v1/is-authorized`,
       method: 'POST',
@@ -215,20 +297,20 @@ async function main() {
   ];
 
   // Warm up the JIT and cedar-wasm on every row before measuring.
-  for (const row of rows)
-    await load({
-      ...row,
-      duration: 3,
-      requests: row.setupRequest ? [{ setupRequest: row.setupRequest }] : undefined,
-    });
+  const run = (row, extra = {}) =>
+    row.grpc
+      ? grpcLoad({ ...row.grpc, duration: extra.duration ?? DURATION })
+      : load({
+          ...row,
+          ...extra,
+          requests: row.setupRequest ? [{ setupRequest: row.setupRequest }] : undefined,
+        });
+  for (const row of rows) await run(row, { duration: 3 });
 
   const results = new Map(rows.map((r) => [r.name, []]));
   for (let round = 1; round <= ROUNDS; round++) {
     for (const row of rows) {
-      const r = await load({
-        ...row,
-        requests: row.setupRequest ? [{ setupRequest: row.setupRequest }] : undefined,
-      });
+      const r = await run(row);
       results.get(row.name).push({
         rps: r.requests.average,
         p50: r.latency.p50,
@@ -280,6 +362,7 @@ async function main() {
   });
   clearInterval(sampler);
   const rssAfter = rssOf(sidecar.child.pid);
+  grpcClient.close();
   stop();
 
   const floorRps = median(results.get(rows[0].name).map((x) => x.rps));
@@ -299,6 +382,8 @@ Each row ran ${DURATION} s per round, rows interleaved over ${ROUNDS} rounds aft
 The machine is shared and noisy: compare ratios, not absolute numbers.
 
 The floor is a bare hono endpoint (\`bench/floor-server.mjs\`) that parses the same JSON body and answers a small JSON.
+The two Envoy rows send the proxy doors' requests for \`GET /accounts/acme-ops\` (no body, routed by \`httpRoutes\`);
+the gRPC row is loaded by a grpc-js client with ${CONNECTIONS} calls in flight, so compare it with the HTTP rows loosely.
 
 | Row | req/s | ratio to floor | p50 ms | p99 ms | errors + non-2xx |
 | --- | ---: | ---: | ---: | ---: | ---: |

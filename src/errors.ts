@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   // Routing and stores
   unknown_store: { status: 404, message: 'No policy store has that name.' },
   no_store: { status: 200, message: 'No policy store is routed for this caller.' },
+  no_route: { status: 200, message: 'No route of the HTTP route table matches this request.' },
   store_not_ready: { status: 503, message: 'The policy store has not loaded yet.' },
   // Engine
   enrichment_failed: {

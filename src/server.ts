@@ -2,30 +2,67 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
-import type { LoadedConfig } from './config/index.js';
+import { createDecisionCache, createTokenCache, type DecisionCache, type TokenCache } from './cache/index.js';
+import { resolveFromConfig, type Config, type LoadedConfig } from './config/index.js';
+import { mountAuthzen } from './doors/authzen/authzen.js';
+import { createAvpDoorApp } from './doors/avp/door.js';
+import { mountExtAuthzHttp } from './doors/ext-authz/http.js';
+import { startGrpcServer, type RunningGrpcServer } from './doors/grpc/server.js';
 import { createHttpApp } from './doors/http/app.js';
+import { mountMetrics } from './doors/http/metrics.js';
 import { StartupError } from './errors.js';
 import { ensureDevKeys } from './identity/dev-issuer.js';
 import { createIdentifier, type CallerCache } from './identity/identifier.js';
+import type { Caller } from './identity/types.js';
+import {
+  createDecisionLog,
+  openLogSink,
+  type DecisionLog,
+  type OwnedSink,
+} from './observability/decision-log.js';
 import type { Logger } from './observability/logger.js';
-import { createPipeline, type Pipeline } from './pipeline/pipeline.js';
-import { createStoreRegistry, type StoreRegistry } from './policy/registry.js';
-import { createRouter } from './routing/index.js';
+import { createMetrics, type Metrics } from './observability/metrics.js';
+import { createPipeline, type DecisionObserver, type Pipeline } from './pipeline/pipeline.js';
+import { createStoreRegistry, type StoreRegistry, type StoreRegistryOptions } from './policy/registry.js';
+import { createHttpRouteTable, createRouter, type HttpRouteTable } from './routing/index.js';
+
+/**
+ * The caller types that get their own `caller_type` label value: `user`, `service` and every type
+ * the config names (issuers' user types and rules, routes). Any other is counted as `other`.
+ */
+export function knownCallerTypes(config: Config): string[] {
+  return [
+    ...new Set([
+      'user',
+      'service',
+      ...config.issuers.flatMap((i) => [i.userCallerType, ...i.callerTypeRules.map((r) => r.callerType)]),
+      ...config.routes.flatMap((r) => (r.callerType ? [r.callerType] : [])),
+    ]),
+  ];
+}
 
 export interface Sidecar {
   /** Base URL of the HTTP server, e.g. `http://127.0.0.1:8181`. */
   url: string;
   port: number;
+  /** Base URL of the AVP door when it is enabled, e.g. `http://127.0.0.1:8182`. */
+  avpUrl?: string;
   pipeline: Pipeline;
   stores: StoreRegistry;
+  /** The sidecar's own metrics registry and counters (the identifier reports token verifications here). */
+  metrics: Metrics;
   /** The HTTP routes as served (tests check every mounted route against openapi.yaml). */
   app: Hono;
+  /** The gRPC server (Envoy ext_authz gRPC, health), when `grpc.enabled`. */
+  grpc?: { port: number; target: string; socketPath?: string };
   close(): Promise<void>;
 }
 
 export interface SidecarOptions {
-  /** Verified-token cache; none means every request verifies its token. */
+  /** Verified-token cache; by default one built from `cache.tokens` (none when it is disabled). */
   callerCache?: CallerCache;
+  /** AVP engine hooks and test-only SDK settings (see StoreRegistryOptions). */
+  avp?: Pick<StoreRegistryOptions, 'avpObserver' | 'avpSyncObserver' | 'avpSdk'>;
 }
 
 /**
@@ -38,8 +75,32 @@ export async function startSidecar(
   options: SidecarOptions = {},
 ): Promise<Sidecar> {
   const { config } = loaded;
+  const metrics = createMetrics({
+    callerTypes: knownCallerTypes(config),
+    defaultMetrics: config.metrics.defaultMetrics,
+    stores: { statuses: () => stores.statuses() },
+  });
   const stores = createStoreRegistry(loaded, {
+    ...options.avp,
+    sliceStats: metrics.slices,
+    avpSyncObserver: {
+      sync: (event) => {
+        options.avp?.avpSyncObserver?.sync?.(event);
+        const { result } = event;
+        if (!result.ok)
+          logger.error(
+            { store: event.store, error: result.error },
+            'AVP sync failed; the last good policies keep serving until maxStalenessSeconds',
+          );
+        else if (result.changed)
+          logger.info(
+            { store: event.store, version: result.version, fetched: result.fetched },
+            'policies synced from AVP',
+          );
+      },
+    },
     onReload: ({ store, result }) => {
+      metrics.policyReload(store, !result.ok ? 'failure' : result.changed ? 'success' : 'unchanged');
       if (result.ok && result.changed)
         logger.info({ store, version: result.version }, 'policy store reloaded');
       else if (!result.ok)
@@ -49,9 +110,14 @@ export async function startSidecar(
         );
     },
   });
+  await stores.start();
   for (const s of stores.statuses())
-    logger.info({ store: s.name, version: s.version, policies: s.policies }, 'policy store loaded');
+    logger.info(
+      { store: s.name, engine: s.engine, version: s.version, policies: s.policies, ready: s.ready },
+      'policy store loaded',
+    );
   checkRoutes(loaded, stores);
+  const routes = buildRouteTable(loaded);
 
   if (config.dev.keyDir) {
     const { created, jwksFile } = await ensureDevKeys(path.resolve(loaded.baseDir, config.dev.keyDir));
@@ -61,11 +127,23 @@ export async function startSidecar(
     );
   }
 
+  const tokens = config.cache.tokens;
+  let tokenCache: TokenCache<Caller> | undefined;
+  if (tokens.enabled) {
+    tokenCache = createTokenCache<Caller>({
+      maxEntries: tokens.maxEntries,
+      ttlMs: tokens.ttlMs,
+      metrics: metrics.cache('tokens', () => tokenCache?.size() ?? 0),
+    });
+  }
+  const callerCache = options.callerCache ?? tokenCache;
   const identifier = createIdentifier({
     issuers: config.issuers,
     baseDir: loaded.baseDir,
     maxTokenBytes: config.maxTokenBytes,
-    ...(options.callerCache ? { cache: options.callerCache } : {}),
+    ...(callerCache ? { cache: callerCache } : {}),
+    onVerification: metrics.tokenVerification,
+    onLookup: metrics.identityLookup,
   });
   await identifier.start();
   const issuerStatus = identifier.readiness.check();
@@ -75,49 +153,207 @@ export async function startSidecar(
       'issuer keys not loaded; /readyz stays red until they load',
     );
 
-  const pipeline = createPipeline({ stores, identifier, router: createRouter(config.routes) });
+  const observers: DecisionObserver[] = [metrics.observer];
+  let logSink: OwnedSink | undefined;
+  let decisionLog: DecisionLog | undefined;
+  const log = config.decisionLog;
+  if (log.enabled) {
+    const destination =
+      log.destination === 'stdout' || log.destination === 'stderr'
+        ? log.destination
+        : resolveFromConfig(loaded, log.destination);
+    logSink = openLogSink(destination, (err) =>
+      logger.error({ err: { message: err.message } }, 'decision log destination failed'),
+    );
+    decisionLog = createDecisionLog(log, { sink: logSink, onDrop: metrics.decisionLogDropped });
+    observers.push(decisionLog);
+  }
+
+  let cache: DecisionCache | undefined;
+  if (config.cache.decisions.enabled) {
+    cache = createDecisionCache({
+      ...config.cache.decisions,
+      metrics: metrics.cache('decisions', () => cache?.size() ?? 0),
+    });
+  }
+
+  const pipeline = createPipeline({
+    stores,
+    identifier,
+    router: createRouter(config.routes),
+    observers,
+    metrics,
+    ...(cache ? { cache } : {}),
+  });
+  const mounts: ((app: Hono) => void)[] = config.metrics.enabled ? [mountMetrics(metrics.registry)] : [];
+  const readiness = config.issuers.length ? [identifier.readiness] : [];
   const app = createHttpApp({
     pipeline,
     stores,
     bodyLimitBytes: config.server.bodyLimitBytes,
     batchLimit: config.server.batchLimit,
     logger,
-    readiness: config.issuers.length ? [identifier.readiness] : [],
+    readiness,
+    mounts: [
+      ...mounts,
+      (a) => mountExtAuthzHttp(a, { pipeline, routes, config: config.extAuthz }),
+      ...(config.authzen.enabled
+        ? [
+            (a: Parameters<typeof mountAuthzen>[0]) =>
+              mountAuthzen(a, { pipeline, config: config.authzen, batchLimit: config.server.batchLimit }),
+          ]
+        : []),
+    ],
+    ...(config.metrics.enabled ? { recordRequest: metrics.httpRequest } : {}),
   });
 
-  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: config.server.port, hostname: config.server.host }, () =>
-      resolve(s),
-    );
-    s.once('error', reject);
-  });
-  const { port } = server.address() as AddressInfo;
-  const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
-  const url = `http://${host}:${port}`;
+  const server = await listen(app.fetch, config.server.host, config.server.port).catch(
+    async (err: unknown) => {
+      await stores.close();
+      await logSink?.close();
+      throw err;
+    },
+  );
+  const port = (server.address() as AddressInfo).port;
+  const url = urlOf(config.server.host, port);
   logger.info({ url }, 'authz-sidecar listening');
+
+  // The AVP door has a listener of its own, on loopback only (the schema refuses other hosts):
+  // it trusts stated principals and SigV4 proves nothing to it.
+  let avpServer: Server | undefined;
+  let avpUrl: string | undefined;
+  if (config.avpDoor.enabled) {
+    const door = createAvpDoorApp({
+      pipeline,
+      stores,
+      policyStores: config.avpDoor.policyStores,
+      bodyLimitBytes: config.server.bodyLimitBytes,
+      logger,
+    });
+    try {
+      avpServer = await listen(door.fetch, config.avpDoor.host, config.avpDoor.port);
+    } catch (err) {
+      await closeServer(server, 0);
+      throw new StartupError(
+        `the AVP door cannot listen on ${config.avpDoor.host}:${config.avpDoor.port} (config key avpDoor.port): ${(err as Error).message}`,
+      );
+    }
+    avpUrl = urlOf(config.avpDoor.host, (avpServer.address() as AddressInfo).port);
+    logger.info({ url: avpUrl }, 'AVP door listening (local host only; SigV4 signatures are not verified)');
+  }
+
+  let grpcServer: RunningGrpcServer | undefined;
+  if (config.grpc.enabled) {
+    try {
+      grpcServer = await startGrpcServer({
+        pipeline,
+        routes,
+        extAuthz: config.extAuthz,
+        grpc: config.grpc,
+        ready: () => stores.ready() && readiness.every((r) => r.check().ready),
+        onError: (err) => logger.error({ err: { message: (err as Error).message } }, 'gRPC check failed'),
+      });
+    } catch (err) {
+      server.close();
+      identifier.stop();
+      await stores.close();
+      throw new StartupError(
+        `gRPC server: cannot listen on ${config.grpc.host}:${config.grpc.port}${config.grpc.socketPath ? ` or ${config.grpc.socketPath}` : ''} (${(err as Error).message}) (config keys grpc.host, grpc.port, grpc.socketPath)`,
+      );
+    }
+    logger.info(
+      { target: grpcServer.target, socketPath: grpcServer.socketPath },
+      'gRPC ext_authz and health listening',
+    );
+  }
 
   return {
     url,
     port,
+    ...(avpUrl ? { avpUrl } : {}),
     pipeline,
     stores,
+    metrics,
     app,
+    ...(grpcServer
+      ? {
+          grpc: {
+            port: grpcServer.port,
+            target: grpcServer.target,
+            ...(grpcServer.socketPath ? { socketPath: grpcServer.socketPath } : {}),
+          },
+        }
+      : {}),
     async close() {
       identifier.stop();
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          if ('closeAllConnections' in server) server.closeAllConnections();
-          resolve();
-        }, config.server.shutdownGraceMs);
-        server.close(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-        if ('closeIdleConnections' in server) server.closeIdleConnections();
-      });
+      const grpcClosed = grpcServer?.close(config.server.shutdownGraceMs);
+      await Promise.all([
+        closeServer(server, config.server.shutdownGraceMs),
+        ...(avpServer ? [closeServer(avpServer, config.server.shutdownGraceMs)] : []),
+      ]);
+      await grpcClosed;
       await stores.close();
+      // Whatever the log still buffers goes out, unless its destination is stuck.
+      if (decisionLog) await withTimeout(decisionLog.flush(), config.server.shutdownGraceMs);
+      await logSink?.close(config.server.shutdownGraceMs);
     },
   };
+}
+
+type Server = ReturnType<typeof serve>;
+
+function listen(
+  fetch: Parameters<typeof serve>[0]['fetch'],
+  hostname: string,
+  port: number,
+): Promise<Server> {
+  return new Promise<Server>((resolve, reject) => {
+    const s = serve({ fetch, port, hostname }, () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
+function urlOf(host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** Stops accepting, lets in-flight requests finish for up to `graceMs`, then drops the rest. */
+function closeServer(server: Server, graceMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      if ('closeAllConnections' in server) server.closeAllConnections();
+      resolve();
+    }, graceMs);
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    if ('closeIdleConnections' in server) server.closeIdleConnections();
+  });
+}
+
+function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]).finally(
+    () => clearTimeout(timer),
+  );
+}
+
+/** The proxy doors' route table; a bad template stops startup naming its key. */
+function buildRouteTable(loaded: LoadedConfig): HttpRouteTable | undefined {
+  if (!loaded.config.httpRoutes) return undefined;
+  try {
+    return createHttpRouteTable(loaded.config.httpRoutes);
+  } catch (err) {
+    if (err instanceof StartupError)
+      throw new StartupError(
+        err.message.replace(
+          'invalid configuration:',
+          `invalid configuration in ${loaded.file ?? 'the given config'}:`,
+        ),
+      );
+    throw err;
+  }
 }
 
 /** A route to a store or issuer that does not exist is a config error, not a silent DENY later. */
@@ -130,6 +366,11 @@ function checkRoutes(loaded: LoadedConfig, stores: StoreRegistry): void {
     if (r.issuer !== undefined && !issuers.has(r.issuer))
       problems.push(`- key "routes.${i}.issuer": no issuer named "${r.issuer}"`);
   });
+  const { httpRoutes, authzen } = loaded.config;
+  if (httpRoutes?.store && !stores.get(httpRoutes.store))
+    problems.push(`- key "httpRoutes.store": no policy store named "${httpRoutes.store}"`);
+  if (authzen.store && !stores.get(authzen.store))
+    problems.push(`- key "authzen.store": no policy store named "${authzen.store}"`);
   const seen = new Set<string>();
   loaded.config.issuers.forEach((iss, i) => {
     if (seen.has(iss.issuer))

@@ -3,12 +3,24 @@ export {
   ASYMMETRIC_ALGORITHMS,
   type Config,
   type LocalStoreConfig,
+  type DecisionLogConfig,
+  type AvpStoreConfig,
+  type AvpSyncStoreConfig,
+  type StoreConfig,
+  type AvpDoorConfig,
   type SlicingConfig,
   type SlicingMode,
   type IssuerConfig,
   type RouteConfig,
   type ClaimMapping,
 } from './schema.js';
+export type {
+  AuthzenConfig,
+  ExtAuthzConfig,
+  GrpcConfig,
+  HttpRouteConfig,
+  HttpRoutesConfig,
+} from './doors.js';
 export {
   loadConfig,
   configFromObject,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AuthzenSchema, ExtAuthzSchema, GrpcSchema, HttpRoutesSchema } from './doors.js';
 
 /**
  * The one configuration schema. Every key has a default, so an empty file (or no file) is the
@@ -32,7 +33,8 @@ const PoliciesSchema = z.strictObject({
 const SlicingModeSchema = z.enum(['auto', 'on', 'off']);
 
 const LocalStoreSchema = z.strictObject({
-  engine: z.literal('local').default('local'),
+  /** `local` (the default when `engine` is left out): cedar-wasm over a folder of policy files. */
+  engine: z.literal('local'),
   /** Folder of the store; default `<policies.dir>/<store name>`. */
   path: z.string().min(1).optional(),
   /** Scope slicing for this store; default `slicing.default`. */
@@ -52,6 +54,129 @@ const SlicingSchema = z.strictObject({
    * 0 turns it off.
    */
   wasmMemoryMiB: z.number().int().min(0).max(4_096).default(64),
+});
+
+/** Where an AVP policy store is. Shared by the `avp` and `avp-sync` engines. */
+const AvpLocation = {
+  /** The AVP policy store id (`PSEXAMPLEabcdefg111111`) or alias (`policy-store-alias/NAME`). Required. */
+  policyStoreId: z.string().min(1).max(200),
+  /** AWS region of the policy store, e.g. `eu-west-1`. Required. */
+  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'an AWS region such as eu-west-1'),
+  /**
+   * Endpoint URL instead of AVP's regional one (a VPC endpoint, or a local AVP-protocol server in
+   * tests). Default: none (the SDK's endpoint for the region). Credentials always come from the
+   * AWS SDK's default chain (environment, shared config/SSO, web identity/IRSA, container or
+   * instance role); the config never holds them.
+   */
+  endpoint: z.url().optional(),
+  /**
+   * A JSON file of Cedar entities sent with every request (AVP stores no entities): typically the
+   * group hierarchy and tenants that a local store keeps in its `entities.json`. Relative to the
+   * config file. Default: none.
+   */
+  entitiesFile: z.string().min(1).optional(),
+};
+
+const AvpStoreSchema = z.strictObject({
+  /** `avp`: every decision (that the cache does not answer) is a call to Amazon Verified Permissions. */
+  engine: z.literal('avp'),
+  ...AvpLocation,
+  /**
+   * `is-authorized` (default): IsAuthorized / BatchIsAuthorized with the principal the sidecar
+   * derived from the token (its attributes and groups sent as entities). `with-token`:
+   * IsAuthorizedWithToken / BatchIsAuthorizedWithToken for token callers, so AVP's identity
+   * source maps the token itself (the sidecar still verifies it to route); requests with a stated
+   * principal still use IsAuthorized.
+   */
+  mode: z.enum(['is-authorized', 'with-token']).default('is-authorized'),
+  /**
+   * In `with-token` mode, which AVP field carries the token: `auto` (default) sends ID tokens
+   * (`token_use: id`) as `identityToken` and everything else as `accessToken`.
+   */
+  tokenField: z.enum(['auto', 'identity', 'access']).default('auto'),
+  /**
+   * Time budget per decision (per `decide` call, which runs its AVP calls in parallel), in
+   * milliseconds, retries included. Past it the decision is a DENY with reason
+   * `engine_unavailable`. Default 250.
+   */
+  timeBudgetMs: z.number().int().min(10).max(60_000).default(250),
+  /** Retries of a call that was throttled, got a 5xx or failed to connect, within the budget. Default 2. */
+  retries: z.number().int().min(0).max(10).default(2),
+  /** First backoff step in milliseconds; the wait is random in [0, base·2^attempt), capped by the budget. Default 25. */
+  retryBaseMs: z.number().int().min(1).max(10_000).default(25),
+  circuitBreaker: z
+    .strictObject({
+      /** Consecutive failed calls that open the circuit (calls are then refused without going out). Default 5. */
+      failureThreshold: z.number().int().min(1).max(1000).default(5),
+      /** How long the circuit stays open before one probe call is let through, in milliseconds. Default 10000. */
+      resetMs: z.number().int().min(10).max(3_600_000).default(10_000),
+    })
+    .prefault({}),
+  /**
+   * Requests sharing a principal or a resource go out as one BatchIsAuthorized call of at most
+   * 30 when at least this many share it; smaller groups go as single calls. Default 2 (fewest
+   * calls). AVP bills a batch call like 30 single calls in its first price tier, so 30 minimizes
+   * cost there; see docs/AVP.md.
+   */
+  minBatchSize: z.number().int().min(2).max(30).default(2),
+});
+
+const AvpSyncStoreSchema = z.strictObject({
+  /**
+   * `avp-sync`: policies, templates, template-linked policies and the schema are pulled from AVP
+   * and evaluated locally with cedar-wasm; AVP is not called per decision.
+   */
+  engine: z.literal('avp-sync'),
+  ...AvpLocation,
+  /** Scope slicing of the pulled policies; default `slicing.default`. */
+  slicing: SlicingModeSchema.optional(),
+  /** Seconds between two refreshes (only what changed since the last one is fetched). Default 60. */
+  refreshSeconds: z.number().int().min(1).max(86_400).default(60),
+  /**
+   * Past this age of the last good sync, decisions are DENY (`engine_unavailable`) and `/readyz`
+   * is red. Default 900 (15 minutes); must be more than `refreshSeconds`.
+   */
+  maxStalenessSeconds: z.number().int().min(2).max(604_800).default(900),
+});
+
+/** A store without `engine` is a local one. */
+const StoreSchema = z.preprocess(
+  (v) =>
+    v && typeof v === 'object' && !Array.isArray(v) && !('engine' in v) ? { ...v, engine: 'local' } : v,
+  z.discriminatedUnion('engine', [
+    LocalStoreSchema,
+    AvpStoreSchema,
+    AvpSyncStoreSchema.refine((s) => s.maxStalenessSeconds > s.refreshSeconds, {
+      message: 'must be more than refreshSeconds',
+      path: ['maxStalenessSeconds'],
+    }),
+  ]),
+);
+
+const AvpDoorSchema = z.strictObject({
+  /**
+   * Serve the AVP JSON 1.0 protocol (IsAuthorized, BatchIsAuthorized, IsAuthorizedWithToken,
+   * BatchIsAuthorizedWithToken) so AWS SDK code can point `endpoint` at the sidecar. Default false.
+   */
+  enabled: z.boolean().default(false),
+  /**
+   * Address of the AVP door's own listener. Loopback only (127.0.0.0/8, ::1, localhost): the
+   * door trusts the principal a request states and SigV4 signatures are not checked, so it must
+   * never be reachable from another host. Default `127.0.0.1`.
+   */
+  host: z
+    .string()
+    .refine((h) => /^127(\.\d{1,3}){3}$/.test(h) || h === '::1' || h === 'localhost', {
+      message: 'the AVP door binds to a loopback address only (127.x.x.x, ::1, localhost)',
+    })
+    .default('127.0.0.1'),
+  /** Port of the AVP door. Default 8182; 0 picks a free port. */
+  port: z.number().int().min(0).max(65535).default(8182),
+  /**
+   * AVP policy store id → local store name. A `policyStoreId` not listed here selects the store of
+   * that name, if there is one. Default: none.
+   */
+  policyStores: z.record(z.string().min(1), z.string().min(1)).default({}),
 });
 
 /** Asymmetric JWS algorithms only: `none` and HMAC (HS*) can never be configured. */
@@ -206,6 +331,62 @@ const LogSchema = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
+const DecisionCacheSchema = z.strictObject({
+  /** Serve repeated decisions from memory. Default true; false evaluates every request. */
+  enabled: z.boolean().default(true),
+  /** Entries kept per policy store; the least recently used is evicted beyond it. Default 10,000. */
+  maxEntries: z.number().int().positive().default(10_000),
+  /**
+   * How long an ALLOW is served from the cache, in milliseconds. Default 60,000. A policy reload
+   * invalidates at once whatever the TTL (the store version is part of the key).
+   */
+  allowTtlMs: z.number().int().min(0).default(60_000),
+  /** How long an evaluated DENY is served from the cache, in milliseconds; 0 never caches one. Default 10,000. */
+  denyTtlMs: z.number().int().min(0).default(10_000),
+});
+
+const TokenCacheSchema = z.strictObject({
+  /** Remember verified tokens so a repeated token skips the signature check. Default true. */
+  enabled: z.boolean().default(true),
+  /** Verified tokens kept; the least recently used is evicted beyond it. Default 10,000. */
+  maxEntries: z.number().int().positive().default(10_000),
+  /** Longest time a verified token is trusted without a new check, in milliseconds (never past `exp`). Default 300,000. */
+  ttlMs: z.number().int().positive().default(300_000),
+});
+
+const CacheSchema = z.strictObject({
+  decisions: DecisionCacheSchema.prefault({}),
+  tokens: TokenCacheSchema.prefault({}),
+});
+
+const MetricsSchema = z.strictObject({
+  /** Serve Prometheus metrics at `GET /metrics` on the HTTP server. Default true. */
+  enabled: z.boolean().default(true),
+  /** Include prom-client's default process and Node.js metrics. Default true. */
+  defaultMetrics: z.boolean().default(true),
+});
+
+const DecisionLogSchema = z.strictObject({
+  /** Write one JSON line per decision. Default true. */
+  enabled: z.boolean().default(true),
+  /** `stdout` (default), `stderr`, or a file path (relative to the config file; appended to). */
+  destination: z.string().min(1).default('stdout'),
+  /** Log only DENY decisions. Default false. */
+  onlyDenies: z.boolean().default(false),
+  /** Fraction of ALLOW decisions logged, 0 to 1; every DENY is logged. Default 1. */
+  allowSampleRate: z.number().min(0).max(1).default(1),
+  /**
+   * Paths in the log line whose value is replaced by `"***"`, e.g. `context.accountNumber` or
+   * `context.card.*` (pino redact syntax). Default none.
+   */
+  maskPaths: z.array(z.string().min(1)).default([]),
+  /**
+   * Lines held in memory while the destination is busy; beyond it lines are dropped and counted in
+   * `authz_decision_logs_dropped_total`, so logging never slows a decision. Default 10,000.
+   */
+  bufferSize: z.number().int().positive().default(10_000),
+});
+
 export const ConfigSchema = z.strictObject({
   server: ServerSchema.prefault({}),
   policies: PoliciesSchema.prefault({}),
@@ -214,8 +395,10 @@ export const ConfigSchema = z.strictObject({
    * when present, only the stores listed here are served.
    */
   stores: z
-    .record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'store names use letters, digits, _ . -'), LocalStoreSchema)
+    .record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'store names use letters, digits, _ . -'), StoreSchema)
     .optional(),
+  /** The AVP-protocol door (off by default). */
+  avpDoor: AvpDoorSchema.prefault({}),
   /** Scope slicing: evaluate only the policies that can apply to a request (large stores). */
   slicing: SlicingSchema.prefault({}),
   /** Token issuers the sidecar trusts. */
@@ -226,10 +409,26 @@ export const ConfigSchema = z.strictObject({
   /** Largest bearer token accepted, in bytes; a larger one is `malformed_token`. */
   maxTokenBytes: z.number().int().min(256).default(16_384),
   log: LogSchema.prefault({}),
+  cache: CacheSchema.prefault({}),
+  metrics: MetricsSchema.prefault({}),
+  decisionLog: DecisionLogSchema.prefault({}),
+  /** The gRPC server (Envoy ext_authz gRPC and gRPC health); off by default. */
+  grpc: GrpcSchema,
+  /** Envoy HTTP ext_authz and nginx auth_request door. */
+  extAuthz: ExtAuthzSchema.prefault({}),
+  /** (method, path) → Cedar action, resource and context for the proxy doors; none: every request is denied. */
+  httpRoutes: HttpRoutesSchema.optional(),
+  /** The OpenID AuthZEN Authorization API door. */
+  authzen: AuthzenSchema,
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
 export type LocalStoreConfig = z.infer<typeof LocalStoreSchema>;
+export type DecisionLogConfig = z.infer<typeof DecisionLogSchema>;
+export type AvpStoreConfig = z.infer<typeof AvpStoreSchema>;
+export type AvpSyncStoreConfig = z.infer<typeof AvpSyncStoreSchema>;
+export type StoreConfig = LocalStoreConfig | AvpStoreConfig | AvpSyncStoreConfig;
+export type AvpDoorConfig = z.infer<typeof AvpDoorSchema>;
 export type SlicingConfig = z.infer<typeof SlicingSchema>;
 export type SlicingMode = z.infer<typeof SlicingModeSchema>;
 export type IssuerConfig = z.infer<typeof IssuerSchema>;

@@ -8,6 +8,25 @@ export interface EngineRequest {
   resource: EntityUid;
   context: Record<string, CedarValue>;
   entities: Entity[];
+  /**
+   * The raw bearer token, present only when the store's engine maps tokens itself
+   * (`wantsToken`, AVP's IsAuthorizedWithToken) and the request came with a token. `context` and
+   * `entities` above stay the sidecar's full view (the token-derived principal, its claims in
+   * context) so caches and logs see the same request shape for every engine; the token carries
+   * what the door sent before the pipeline added anything. Never log or cache it.
+   */
+  token?: EngineToken;
+}
+
+/** A verified bearer token handed to an engine that maps tokens itself. */
+export interface EngineToken {
+  value: string;
+  /** AVP's field for it: `identity` (an ID token) or `access` (an access token). */
+  use: 'identity' | 'access';
+  /** The request's own context, without the claims the pipeline derives from the token. */
+  context: Record<string, CedarValue>;
+  /** The request's own entities, without the token-derived principal. */
+  entities: Entity[];
 }
 
 /**
@@ -36,6 +55,11 @@ export interface StoreStatus {
   loadedAt?: string;
   /** The last reload failure while an older version keeps serving. */
   lastError?: string;
+  /** Sync engines: when the last good sync finished, and how old it is now. */
+  lastSyncAt?: string;
+  syncAgeSeconds?: number;
+  /** Remote engines: the circuit breaker's state. */
+  circuit?: 'closed' | 'open' | 'half-open';
 }
 
 /**
@@ -45,6 +69,13 @@ export interface StoreStatus {
 export interface StoreEngine {
   readonly name: string;
   readonly engine: string;
+  /**
+   * True when the engine maps bearer tokens to principals itself (AVP IsAuthorizedWithToken): the
+   * pipeline still verifies and routes the token, then fills `EngineRequest.token`.
+   */
+  readonly wantsToken?: boolean;
+  /** Async start (a first sync); the registry awaits it before the sidecar listens. */
+  start?(): Promise<void>;
   status(): StoreStatus;
   decide(requests: EngineRequest[]): Promise<EngineAnswer[]>;
   close(): Promise<void>;

@@ -1,3 +1,4 @@
+import '../cedar/v8-flags.js';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { uidKey } from '../cedar/types.js';
 import { compileStore, StoreLoadError } from '../policy/compile-store.js';
@@ -18,6 +19,8 @@ export interface LocalEngineOptions {
   stats?: SliceStats;
   /** Test-only: deliberate slicing mistakes, to prove the differential test catches them. */
   faults?: SliceFaults;
+  /** Prefix of cedar-wasm's preparse ids (unique per process); default `local:<name>`. */
+  idPrefix?: string;
 }
 
 /** Everything one store version answers with; replaced as a whole on reload. */
@@ -51,15 +54,24 @@ export class LocalStoreEngine implements StoreEngine {
   private loadedAt?: Date;
   private lastError?: string;
 
+  /**
+   * @param dir the store folder; omit it for a store fed from memory through `activate` (the
+   *   avp-sync engine does that with what it pulls from AVP).
+   */
   constructor(
     readonly name: string,
-    readonly dir: string,
+    readonly dir?: string,
     private readonly options: LocalEngineOptions = {},
   ) {}
 
+  private folder(): string {
+    if (this.dir === undefined) throw new Error(`policy store "${this.name}" has no folder to load from`);
+    return this.dir;
+  }
+
   /** First load: a store that does not parse or validate throws StoreLoadError (startup fails). */
   load(): CompiledStore {
-    const compiled = compileStore(this.name, readStoreFiles(this.dir));
+    const compiled = compileStore(this.name, readStoreFiles(this.folder()));
     this.activate(compiled);
     return compiled;
   }
@@ -68,7 +80,7 @@ export class LocalStoreEngine implements StoreEngine {
   reload(): ReloadResult {
     let compiled: CompiledStore;
     try {
-      compiled = compileStore(this.name, readStoreFiles(this.dir));
+      compiled = compileStore(this.name, readStoreFiles(this.folder()));
     } catch (err) {
       this.lastError =
         err instanceof StoreLoadError ? err.message : `cannot read store: ${(err as Error).message}`;
@@ -96,10 +108,15 @@ export class LocalStoreEngine implements StoreEngine {
     return s.mode === 'on' || policyCount >= s.autoThreshold;
   }
 
-  private activate(compiled: CompiledStore): void {
+  /**
+   * Makes a compiled store the one that decides. Throws StoreLoadError when cedar-wasm refuses it;
+   * the previous version then keeps serving.
+   */
+  activate(compiled: CompiledStore): void {
     const gen = this.generation + 1;
     // Policy sets and schemas live in separate Cedar caches, so one id serves both.
-    const id = `local:${this.name}#${gen % 2}`;
+    const base = this.options.idPrefix ?? `local:${this.name}`;
+    const id = `${base}#${gen % 2}`;
     const ids = { set: id, schema: id };
     const policyCount = Object.keys(compiled.policies).length + compiled.links.length;
     const sliced = this.slices(policyCount);
@@ -126,7 +143,7 @@ export class LocalStoreEngine implements StoreEngine {
     const slicer = sliced
       ? new Slicer(
           compiled,
-          { prefix: `slice:${this.name}`, full: ids.set },
+          { prefix: `${base}:slice`, full: ids.set },
           this.options.slicing!.cacheSize,
           this.options.faults,
         )
@@ -167,9 +184,8 @@ export class LocalStoreEngine implements StoreEngine {
   }
 
   async decide(requests: EngineRequest[]): Promise<EngineAnswer[]> {
-    // A plain loop, not `requests.map`: Node 20's V8 can crash ("unreachable code" in
-    // Deoptimizer::DoComputeBuiltinContinuation) when code optimized inside an array builtin's
-    // callback is deoptimized lazily during a call into cedar-wasm. Seen with the slicing tests.
+    // A plain loop (see ../cedar/v8-flags.ts for the V8 crash that first showed around array
+    // builtins calling into cedar-wasm; the flag is the fix, the loop costs nothing).
     const answers: EngineAnswer[] = [];
     for (const r of requests) answers.push(this.decideOne(r));
     return answers;

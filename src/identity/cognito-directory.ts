@@ -11,6 +11,8 @@ export interface DirectoryUser {
   /** User pool attributes by name (`custom:tenantId`, `email`…), as claims would carry them. */
   attributes: Record<string, string>;
   groups: string[];
+  /** False for a disabled user (AdminDisableUser, which also revokes the user's tokens in Cognito). */
+  enabled: boolean;
 }
 
 export interface DirectoryClient {
@@ -63,9 +65,9 @@ export function createCognitoDirectory(o: CognitoDirectoryOptions): UserDirector
         const attributes = Object.fromEntries(
           (got.UserAttributes ?? []).map((a) => [a.Name ?? '', a.Value ?? '']),
         );
-        return { attributes, groups };
+        return { attributes, groups, enabled: got.Enabled !== false };
       } catch (err) {
-        if (err instanceof UserNotFoundException) return undefined;
+        if (isError(err, UserNotFoundException, 'UserNotFoundException')) return undefined;
         throw err;
       }
     },
@@ -78,9 +80,17 @@ export function createCognitoDirectory(o: CognitoDirectoryOptions): UserDirector
         const c = got.UserPoolClient;
         return c ? { name: c.ClientName ?? clientId, scopes: c.AllowedOAuthScopes ?? [] } : undefined;
       } catch (err) {
-        if (err instanceof ResourceNotFoundException) return undefined;
+        if (isError(err, ResourceNotFoundException, 'ResourceNotFoundException')) return undefined;
         throw err;
       }
     },
   };
+}
+
+/**
+ * The SDK's error class, or its name: the class check alone misses an error thrown by another copy
+ * of the SDK (a bundled Lambda layer, a duplicated dependency), the name alone trusts any object.
+ */
+function isError(err: unknown, cls: abstract new (...args: never[]) => Error, name: string): boolean {
+  return err instanceof cls || (err instanceof Error && err.name === name);
 }

@@ -34,30 +34,48 @@ export function createEnricher(o: EnricherOptions): Enricher {
   const config = o.issuer.config;
   const cognito = config.cognito!;
   const ttl = o.ttlSeconds * 1000;
-  const users = new LRUCache<string, { found: DirectoryUser | null }>({ max: o.maxEntries, ttl });
-  const clients = new LRUCache<string, { found: DirectoryClient | null }>({ max: o.maxEntries, ttl });
+  // The LRU bounds memory; expiry is checked here against Date.now() so it is exact and testable.
+  type Entry<T> = { found: T | null; expiresAt: number };
+  const users = new LRUCache<string, Entry<DirectoryUser>>({ max: o.maxEntries });
+  const clients = new LRUCache<string, Entry<DirectoryClient>>({ max: o.maxEntries });
+  // One lookup per key at a time: when an entry expires under load, concurrent requests share it.
+  const inFlight = new Map<string, Promise<unknown>>();
 
   async function cached<T>(
     kind: 'user' | 'client',
-    cache: LRUCache<string, { found: T | null }>,
+    cache: LRUCache<string, Entry<T>>,
     key: string,
     fetch: () => Promise<T | undefined>,
   ): Promise<T | undefined> {
     const hit = cache.get(key);
-    if (hit) {
+    if (hit && hit.expiresAt > Date.now()) {
       o.onLookup?.(kind, 'hit');
       return hit.found ?? undefined;
     }
-    let found: T | undefined;
-    try {
-      found = await fetch();
-    } catch (err) {
-      o.onLookup?.(kind, 'failure');
-      throw new AuthzError('enrichment_failed', undefined, { cause: err });
+    const flightKey = `${kind}\u0000${key}`;
+    const pending = inFlight.get(flightKey) as Promise<T | undefined> | undefined;
+    if (pending) {
+      o.onLookup?.(kind, 'hit');
+      return pending;
     }
-    o.onLookup?.(kind, found ? 'lookup' : 'unknown');
-    cache.set(key, { found: found ?? null });
-    return found;
+    const lookup = (async () => {
+      let found: T | undefined;
+      try {
+        found = await fetch();
+      } catch (err) {
+        o.onLookup?.(kind, 'failure');
+        throw new AuthzError('enrichment_failed', undefined, { cause: err });
+      }
+      o.onLookup?.(kind, found ? 'lookup' : 'unknown');
+      cache.set(key, { found: found ?? null, expiresAt: Date.now() + ttl });
+      return found;
+    })();
+    inFlight.set(flightKey, lookup);
+    try {
+      return await lookup;
+    } finally {
+      inFlight.delete(flightKey);
+    }
   }
 
   function needsUserLookup(caller: Caller): boolean {
@@ -90,16 +108,23 @@ export function createEnricher(o: EnricherOptions): Enricher {
       );
       const user = await cached('user', users, username, () => o.directory.user(username));
       if (!user) throw new AuthzError('enrichment_failed', 'The user is not in the user pool.');
-      // Re-map as if the pool's data were ID-token claims; identity claims stay the token's.
+      if (!user.enabled) throw new AuthzError('enrichment_failed', 'The user is disabled in the user pool.');
+      // The pool's data as ID-token claims would carry them; identity claims stay the token's.
       const claims = {
         ...caller.claims,
         ...user.attributes,
         [config.groupsClaim]: user.groups,
         sub: caller.claims.sub,
-        token_use: 'id',
+        token_use: caller.claims.token_use,
       };
-      const enriched = toCaller({ issuer: o.issuer, claims: claims as VerifiedToken['claims'] });
-      return { ...caller, principal: enriched.principal };
+      // Map as an ID token is mapped (principal, parents, attributes, caller type); the context keeps
+      // the access token's claims. Routing sees the enriched claims too, so a store picked from
+      // `custom:tenantId` is the same for the access token as for the matching ID token.
+      const asId = toCaller({
+        issuer: o.issuer,
+        claims: { ...claims, token_use: 'id' } as VerifiedToken['claims'],
+      });
+      return { ...caller, type: asId.type, principal: asId.principal, claims };
     },
   };
 }

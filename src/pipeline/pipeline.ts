@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { CacheLookup, DecisionCache } from '../cache/decision-cache.js';
 import { sameUid, type EntityUid } from '../cedar/types.js';
 import type { EngineAnswer, EngineRequest, StoreEngine } from '../engines/engine.js';
 import { AuthzError, ERROR_CODES, type ErrorCode } from '../errors.js';
@@ -22,7 +23,16 @@ export interface PipelineDeps {
   /** Verifies bearer tokens; without one, token requests are denied with `invalid_token`. */
   identifier?: Identifier;
   router?: Router;
+  /** The decision cache stage between routing and the engine; absent means every request is evaluated. */
+  cache?: DecisionCache;
   observers?: DecisionObserver[];
+  /** Counters the pipeline increments itself (the rest is counted by observers). */
+  metrics?: PipelineMetrics;
+}
+
+export interface PipelineMetrics {
+  /** An engine failed to answer a request: a `failed` answer, a throw or a missing answer. */
+  engineError(engine: string, reason: string): void;
 }
 
 export interface Pipeline {
@@ -38,10 +48,12 @@ interface Resolved {
   engineRequest: EngineRequest;
   principal: EntityUid;
   callerType?: CallerType;
+  /** The cache slot, when the request was looked up (a miss; a hit never reaches the engine). */
+  lookup?: CacheLookup;
 }
 
 /**
- * The one decision pipeline: identify → route → engine → observe. Every door calls it; nothing
+ * The one decision pipeline: identify → route → cache → engine → observe. Every door calls it; nothing
  * here knows about HTTP or gRPC. Any failure on the way is a DENY with a reason, never an ALLOW.
  */
 export function createPipeline(deps: PipelineDeps): Pipeline {
@@ -82,6 +94,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     let entities = request.entities;
     let context = request.context;
     let storeName = request.store;
+    let tokenUse: 'identity' | 'access' | undefined;
     if (request.subject.kind === 'token') {
       let caller: Caller;
       try {
@@ -92,6 +105,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       }
       principal = caller.principal.uid;
       callerType = caller.type;
+      tokenUse = caller.claims.token_use === 'id' ? 'identity' : 'access';
       // The principal and its groups come only from the verified token, never from the body.
       const forged = request.entities.find(
         (e) =>
@@ -117,7 +131,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       }
       entities = [caller.principal, ...request.entities];
       context = { ...request.context, ...caller.context };
-      if (!storeName) {
+      if (!storeName && !request.reject) {
         storeName = deps.router?.route({
           callerType: caller.type,
           issuer: caller.issuer,
@@ -131,6 +145,14 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       // A stated principal without a store (AuthZEN) is routed by its caller type alone.
       if (!storeName && callerType) storeName = deps.router?.route({ callerType });
     }
+    if (request.reject) {
+      const { reason, message } = request.reject;
+      return deny(reason, {
+        principal,
+        ...(callerType ? { callerType } : {}),
+        ...(message ? { message } : {}),
+      });
+    }
     if (!storeName) return deny('no_store', { principal, ...(callerType ? { callerType } : {}) });
     const store = deps.stores.get(storeName);
     // A store the caller named is unknown (404); a store that routing built (per tenant) is no route.
@@ -139,28 +161,69 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         principal,
         ...(callerType ? { callerType } : {}),
       });
-    return {
-      index,
-      store,
+    const engineRequest: EngineRequest = {
       principal,
-      ...(callerType ? { callerType } : {}),
-      engineRequest: { principal, action: request.action, resource: request.resource, context, entities },
+      action: request.action,
+      resource: request.resource,
+      context,
+      entities,
+    };
+    // An engine that maps tokens itself (AVP with-token) gets the verified token and the request
+    // as the door sent it; no other engine ever sees a token.
+    if (store.wantsToken && request.subject.kind === 'token' && request.subject.token && tokenUse)
+      engineRequest.token = {
+        value: request.subject.token,
+        use: tokenUse,
+        context: request.context,
+        entities: request.entities,
+      };
+    return { index, store, principal, ...(callerType ? { callerType } : {}), engineRequest };
+  }
+
+  const who = (r: Resolved) => ({
+    principal: r.principal,
+    ...(r.callerType ? { callerType: r.callerType } : {}),
+    store: r.store.name,
+  });
+
+  /** Stage 3: the cache. A hit becomes a Decision of its own (fresh id, `cached: true`). */
+  function fromCache(r: Resolved): Decision | undefined {
+    const cache = deps.cache;
+    if (!cache) return undefined;
+    // A store that is not ready (an AVP sync past its staleness limit) must fail closed: its
+    // cached answers are not served either.
+    const status = r.store.status();
+    const version = status.ready ? status.version : undefined;
+    if (!version) return undefined;
+    const lookup = cache.lookup(r.store.name, version, r.engineRequest);
+    if (!lookup.hit) {
+      r.lookup = lookup;
+      return undefined;
+    }
+    return {
+      decision: lookup.hit.allow ? 'ALLOW' : 'DENY',
+      decisionId: randomUUID(),
+      ...who(r),
+      storeVersion: lookup.hit.storeVersion,
+      determiningPolicies: lookup.hit.determiningPolicies,
+      errors: lookup.hit.errors,
+      cached: true,
     };
   }
 
   function toDecision(r: Resolved, answer: EngineAnswer | undefined): Decision {
-    const who = {
-      principal: r.principal,
-      ...(r.callerType ? { callerType: r.callerType } : {}),
-      store: r.store.name,
-    };
-    if (!answer) return deny('engine_error', who);
+    if (!answer || answer.kind === 'failed') {
+      const reason = answer?.reason ?? 'engine_error';
+      deps.metrics?.engineError(r.store.engine, reason);
+      return deny(reason, who(r));
+    }
+    if (r.lookup) deps.cache?.remember(r.lookup, answer);
     switch (answer.kind) {
       case 'evaluated':
         return {
           decision: answer.allow ? 'ALLOW' : 'DENY',
           decisionId: randomUUID(),
-          ...who,
+          ...who(r),
           storeVersion: answer.storeVersion,
           determiningPolicies: answer.determiningPolicies,
           errors: answer.errors,
@@ -168,12 +231,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         };
       case 'invalid':
         return deny('invalid_request', {
-          ...who,
+          ...who(r),
           storeVersion: answer.storeVersion,
           message: answer.message,
         });
-      case 'failed':
-        return deny(answer.reason, who);
     }
   }
 
@@ -187,7 +248,11 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     );
     resolved.forEach((r, i) => {
       if ('decision' in r) out[i] = r;
-      else byStore.set(r.store, [...(byStore.get(r.store) ?? []), r]);
+      else {
+        const cached = fromCache(r);
+        if (cached) out[i] = cached;
+        else byStore.set(r.store, [...(byStore.get(r.store) ?? []), r]);
+      }
     });
     await Promise.all(
       [...byStore].map(async ([store, group]) => {

@@ -23,6 +23,12 @@ export interface DecisionRequest {
   context: Record<string, CedarValue>;
   /** Extra entities supplied by the caller (resource attributes, related objects). */
   entities: Entity[];
+  /**
+   * Set by a door that already knows the answer is a DENY (no route matches the proxied path, the
+   * path is refused). The pipeline still identifies the caller, so a bad token answers as a token
+   * failure first, and the deny is observed (logged, counted) like any other; no engine is asked.
+   */
+  reject?: { reason: ErrorCode; message?: string };
 }
 
 export type DecisionValue = 'ALLOW' | 'DENY';

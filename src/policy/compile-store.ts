@@ -1,3 +1,4 @@
+import '../cedar/v8-flags.js';
 import { createHash } from 'node:crypto';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import type { Entity } from '../cedar/types.js';
@@ -120,8 +121,6 @@ export function compileStore(name: string, files: StoreFile[]): CompiledStore {
         }
       }
       found.sort((a, b) => a.offset - b.offset);
-      // A loop rather than forEach: cedar-wasm calls inside array-builtin callbacks can crash Node 20's
-      // V8 on a lazy deoptimization (see LocalStoreEngine.decide).
       for (const [i, p] of found.entries()) addPolicy(p.kind, p.text, file.path, p.offset, i);
     } else if (
       file.path.endsWith('.cedarschema') ||
@@ -156,15 +155,54 @@ export function compileStore(name: string, files: StoreFile[]): CompiledStore {
     }
   }
 
+  return finishStore(
+    name,
+    { policies, templates, links, schema, entities, sources, json: parsed },
+    problems,
+    { version: versionOf(files), schemaFile, linksFile: 'links.json', entitiesFile: 'entities.json' },
+    (file) => readFileText(files, file),
+  );
+}
+
+/** The parts of a store, however they were obtained (files, or AVP's policy-management API). */
+export type StoreParts = Omit<CompiledStore, 'name' | 'version'>;
+
+interface PartOrigins {
+  version: string;
+  /** Names that problems point at for the schema, the links and the entities. */
+  schemaFile: string | undefined;
+  linksFile: string;
+  entitiesFile: string;
+}
+
+/** The checks every store passes, whatever it came from: links, the policy set, the schema, the entities. */
+function finishStore(
+  name: string,
+  parts: StoreParts,
+  problems: StoreProblem[],
+  origins: PartOrigins,
+  textOf: (file: string) => string,
+): CompiledStore {
+  const { policies, templates, links, schema, entities, sources } = parts;
   if (problems.length === 0) {
+    // Link ids are checked here, for every origin: Cedar sees only one link of each kind below.
+    const linkIds = new Set<string>();
     for (const link of links) {
+      if (linkIds.has(link.newId)) {
+        problems.push({ file: origins.linksFile, message: `duplicate link id "${link.newId}"` });
+        continue;
+      }
+      linkIds.add(link.newId);
       if (!Object.hasOwn(templates, link.templateId)) {
         problems.push({
-          file: 'links.json',
+          file: origins.linksFile,
           message: `link "${link.newId}" names unknown template "${link.templateId}"`,
         });
       } else if (Object.hasOwn(sources, link.newId)) {
-        problems.push({ file: 'links.json', message: `link id "${link.newId}" is already a policy id` });
+        problems.push({
+          file: origins.linksFile,
+          message: `link id "${link.newId}" is already a policy id`,
+        });
       }
     }
   }
@@ -173,16 +211,16 @@ export function compileStore(name: string, files: StoreFile[]): CompiledStore {
   if (problems.length === 0) {
     // Cedar validates a template once and each link only for its slot values' entity types, so links
     // alike in template, slots and entity types get the same verdict: one of each kind stands in for
-    // the rest (ids were checked above). 10,000 tenant links are then a handful of checks. Anything
+    // the rest (ids are checked above). 10,000 tenant links are then a handful of checks. Anything
     // found is reported from the full set, as before, with every link named.
     const fast = checkPolicySet(
       { ...policySet, templateLinks: representativeLinks(links, idMatters(schema)) },
       schema,
-      schemaFile,
-      files,
       sources,
+      origins,
+      textOf,
     );
-    if (fast.length > 0) problems.push(...checkPolicySet(policySet, schema, schemaFile, files, sources));
+    if (fast.length > 0) problems.push(...checkPolicySet(policySet, schema, sources, origins, textOf));
   }
   if (problems.length === 0 && entities.length > 0) {
     const check = cedar.checkParseEntities({
@@ -190,33 +228,33 @@ export function compileStore(name: string, files: StoreFile[]): CompiledStore {
       schema: (schema ?? null) as cedar.Schema | null,
     });
     if (check.type === 'failure')
-      for (const err of check.errors) problems.push({ file: 'entities.json', message: describe(err) });
+      for (const err of check.errors) problems.push({ file: origins.entitiesFile, message: describe(err) });
   }
 
   if (problems.length > 0) throw new StoreLoadError(name, problems);
   return {
     name,
-    version: versionOf(files),
+    version: origins.version,
     policies,
     templates,
     links,
     schema,
     entities,
     sources,
-    json: parsed,
+    json: parts.json,
   };
 }
 
 /**
  * Parses, links and (with a schema) validates a policy set; the located problems. With a schema one
- * `validate` does all of it; without, a parse check.
+ * `validate` does all of it (a separate parse check would double the work); without, a parse check.
  */
 function checkPolicySet(
   policySet: cedar.PolicySet,
   schema: string | Record<string, unknown> | undefined,
-  schemaFile: string | undefined,
-  files: StoreFile[],
   sources: Record<string, PolicySource>,
+  origins: PartOrigins,
+  textOf: (file: string) => string,
 ): StoreProblem[] {
   const problems: StoreProblem[] = [];
   const result =
@@ -231,16 +269,15 @@ function checkPolicySet(
     // No schema, or something failed before validation: is it the policy set (links) or the schema?
     const check = cedar.checkParsePolicySet(policySet);
     if (check.type === 'failure')
-      for (const err of check.errors) problems.push({ file: 'links.json', message: describe(err) });
+      for (const err of check.errors) problems.push({ file: origins.linksFile, message: describe(err) });
     else if (result?.type === 'failure')
       for (const err of result.errors)
-        problems.push({ file: schemaFile ?? '(schema)', message: describe(err) });
+        problems.push({ file: origins.schemaFile ?? '(schema)', message: describe(err) });
   } else {
     for (const v of result.validationErrors) {
       const src = sources[v.policyId];
-      if (src)
-        problems.push(located(src.file, readFileText(files, src.file), src.offset, v.error, v.policyId));
-      else problems.push({ file: 'links.json', policyId: v.policyId, message: describe(v.error) });
+      if (src) problems.push(located(src.file, textOf(src.file), src.offset, v.error, v.policyId));
+      else problems.push({ file: origins.linksFile, policyId: v.policyId, message: describe(v.error) });
     }
   }
   return problems;
@@ -282,6 +319,91 @@ function idMatters(schema: string | Record<string, unknown> | undefined): (type:
           if (t && typeof t === 'object' && 'enum' in t) enums.add(ns ? `${ns}::${name}` : name);
   }
   return (type) => type === 'Action' || type.endsWith('::Action') || enums.has(type);
+}
+
+/** A store's content held in memory, as a sync engine pulls it: one Cedar statement per id. */
+export interface MemoryStore {
+  policies: Record<string, string>;
+  templates: Record<string, string>;
+  links: TemplateLink[];
+  /** Cedar schema, JSON text or object, or human-readable text. */
+  schema?: string | Record<string, unknown>;
+  entities: Entity[];
+  /** What problems point at, e.g. `avp:PSEXAMPLE`: a policy is `<origin>/policies/<id>`. */
+  origin: string;
+}
+
+/**
+ * Validates a store held in memory the same way `compileStore` validates folders (parse, link,
+ * schema validation, entities), and returns the same CompiledStore. Ids are the given keys; the
+ * version is a content hash.
+ */
+export function compileMemoryStore(name: string, input: MemoryStore): CompiledStore {
+  const problems: StoreProblem[] = [];
+  const sources: Record<string, PolicySource> = Object.create(null) as Record<string, PolicySource>;
+  const policies: Record<string, string> = Object.create(null) as Record<string, string>;
+  const templates: Record<string, string> = Object.create(null) as Record<string, string>;
+  const texts = new Map<string, string>();
+  const parsed: CompiledStore['json'] = { policies: Object.create(null), templates: Object.create(null) };
+  for (const [kind, list] of [
+    ['policy', input.policies],
+    ['template', input.templates],
+  ] as const) {
+    for (const [id, text] of Object.entries(list)) {
+      const file = `${input.origin}/${kind === 'policy' ? 'policies' : 'templates'}/${id}`;
+      texts.set(file, text);
+      if (sources[id]) {
+        problems.push({ file, message: `duplicate policy id "${id}"` });
+        continue;
+      }
+      const json = kind === 'policy' ? cedar.policyToJson(text) : cedar.templateToJson(text);
+      if (json.type === 'failure') {
+        for (const err of json.errors) problems.push(located(file, text, 0, err, id));
+        continue;
+      }
+      (kind === 'policy' ? policies : templates)[id] = text;
+      (kind === 'policy' ? parsed.policies : parsed.templates)[id] = json.json;
+      sources[id] = { file, offset: 0, text };
+    }
+  }
+  let schema = input.schema;
+  if (typeof schema === 'string' && schema.trimStart().startsWith('{')) {
+    try {
+      schema = JSON.parse(schema) as Record<string, unknown>;
+    } catch (err) {
+      problems.push({ file: `${input.origin}/schema`, message: `invalid JSON: ${(err as Error).message}` });
+    }
+  }
+  if (schema !== undefined && problems.length === 0) {
+    const check = cedar.checkParseSchema(schema as cedar.Schema);
+    if (check.type === 'failure') {
+      for (const err of check.errors)
+        problems.push({ file: `${input.origin}/schema`, message: describe(err) });
+    }
+  }
+  const hash = createHash('sha256');
+  for (const [tag, record] of [
+    ['p', policies],
+    ['t', templates],
+  ] as const)
+    for (const id of Object.keys(record).sort()) hash.update(tag).update(id).update('\0').update(record[id]!);
+  hash
+    .update(JSON.stringify(input.links))
+    .update('\0')
+    .update(JSON.stringify(schema ?? null));
+  hash.update('\0').update(JSON.stringify(input.entities));
+  return finishStore(
+    name,
+    { policies, templates, links: input.links, schema, entities: input.entities, sources, json: parsed },
+    problems,
+    {
+      version: hash.digest('hex').slice(0, 12),
+      schemaFile: `${input.origin}/schema`,
+      linksFile: `${input.origin}/template-linked policies`,
+      entitiesFile: `${input.origin}/entities`,
+    },
+    (file) => texts.get(file) ?? '',
+  );
 }
 
 /** The store version: a content hash over every file that affects decisions. */

@@ -1,11 +1,18 @@
 import path from 'node:path';
-import { existsSync } from 'node:fs';
-import type { LoadedConfig } from '../config/index.js';
+import { existsSync, readFileSync } from 'node:fs';
+import type { VerifiedPermissionsClientConfig } from '@aws-sdk/client-verifiedpermissions';
+import { z } from 'zod';
+import type { Entity } from '../cedar/types.js';
+import { formatIssues, type LoadedConfig } from '../config/index.js';
 import { StartupError } from '../errors.js';
+import { EntityWire } from '../doors/http/wire.js';
 import type { StoreEngine, StoreStatus } from '../engines/engine.js';
+import { AvpStoreEngine, type AvpObserver } from '../engines/avp.js';
+import { AvpSyncStoreEngine, type AvpSyncObserver } from '../engines/avp-sync.js';
 import { LocalStoreEngine, type ReloadResult } from '../engines/local.js';
 import type { SliceStats } from '../engines/slicing/stats.js';
 import { reserveWasmMemory } from '../engines/slicing/wasm-memory.js';
+import type { SlicingMode } from '../config/schema.js';
 import { listStoreDirs } from './read-store.js';
 import { watchStoreDir } from './watch.js';
 
@@ -21,6 +28,8 @@ export interface StoreRegistry {
   statuses(): StoreStatus[];
   /** True when every store has a loaded version. */
   ready(): boolean;
+  /** Starts the stores that start asynchronously (the first AVP sync); never throws for them. */
+  start(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -28,6 +37,14 @@ export interface StoreRegistryOptions {
   onReload?: (event: ReloadEvent) => void;
   /** Watch store folders for edits (default from config). */
   watch?: boolean;
+  /** Metric hooks of the `avp` and `avp-sync` engines. */
+  avpObserver?: AvpObserver;
+  avpSyncObserver?: AvpSyncObserver;
+  /**
+   * SDK settings for the AVP engines, for tests and embedders only (static credentials, say);
+   * no config key reaches them, so production credentials come from the SDK's default chain.
+   */
+  avpSdk?: Partial<VerifiedPermissionsClientConfig>;
   /** Receives sliced stores' statistics (policies evaluated per decision, slice cache). */
   sliceStats?: SliceStats;
 }
@@ -39,21 +56,15 @@ export interface StoreRegistryOptions {
 export function createStoreRegistry(loaded: LoadedConfig, options: StoreRegistryOptions = {}): StoreRegistry {
   const { config } = loaded;
   const policiesDir = path.resolve(loaded.baseDir, config.policies.dir);
-  const declared = config.stores
-    ? Object.entries(config.stores).map(([name, s]) => ({
-        name,
-        dir: path.resolve(loaded.baseDir, s.path ?? path.join(config.policies.dir, name)),
-        slicing: s.slicing ?? config.slicing.default,
-      }))
-    : discover(policiesDir).map((d) => ({ ...d, slicing: config.slicing.default }));
+  const stores = new Map<string, StoreEngine>();
+  const stopWatching: (() => void)[] = [];
+
   // Grown once, when the first store slices: filling slice caches then does not grow it step by step.
   const reserveIfSliced = (store: LocalStoreEngine) => {
     if (store.sliced) reserveWasmMemory(config.slicing.wasmMemoryMiB * 1_048_576);
   };
 
-  const stores = new Map<string, StoreEngine>();
-  const stopWatching: (() => void)[] = [];
-  for (const { name, dir, slicing } of declared) {
+  const addLocal = (name: string, dir: string, slicing: SlicingMode) => {
     if (!existsSync(dir))
       throw new StartupError(
         `policy store "${name}": folder ${dir} does not exist (config key stores.${name}.path)`,
@@ -79,6 +90,56 @@ export function createStoreRegistry(loaded: LoadedConfig, options: StoreRegistry
         }),
       );
     }
+  };
+
+  if (!config.stores) {
+    for (const { name, dir } of discover(policiesDir)) addLocal(name, dir, config.slicing.default);
+  } else {
+    for (const [name, s] of Object.entries(config.stores)) {
+      switch (s.engine) {
+        case 'local':
+          addLocal(
+            name,
+            path.resolve(loaded.baseDir, s.path ?? path.join(config.policies.dir, name)),
+            s.slicing ?? config.slicing.default,
+          );
+          break;
+        case 'avp':
+          stores.set(
+            name,
+            new AvpStoreEngine({
+              name,
+              config: s,
+              staticEntities: readEntitiesFile(loaded, name, s.entitiesFile),
+              ...(options.avpObserver ? { observer: options.avpObserver } : {}),
+              ...(options.avpSdk ? { sdk: options.avpSdk } : {}),
+            }),
+          );
+          break;
+        case 'avp-sync': {
+          const engine: AvpSyncStoreEngine = new AvpSyncStoreEngine({
+            name,
+            config: s,
+            staticEntities: readEntitiesFile(loaded, name, s.entitiesFile),
+            observer: {
+              sync: (event) => {
+                if (engine.sliced) reserveWasmMemory(config.slicing.wasmMemoryMiB * 1_048_576);
+                options.avpSyncObserver?.sync?.(event);
+              },
+            },
+            slicing: {
+              mode: s.slicing ?? config.slicing.default,
+              autoThreshold: config.slicing.autoThreshold,
+              cacheSize: config.slicing.cacheSize,
+            },
+            ...(options.sliceStats ? { sliceStats: options.sliceStats } : {}),
+            ...(options.avpSdk ? { sdk: options.avpSdk } : {}),
+          });
+          stores.set(name, engine);
+          break;
+        }
+      }
+    }
   }
 
   return {
@@ -86,11 +147,33 @@ export function createStoreRegistry(loaded: LoadedConfig, options: StoreRegistry
     names: () => [...stores.keys()],
     statuses: () => [...stores.values()].map((s) => s.status()),
     ready: () => [...stores.values()].every((s) => s.status().ready),
+    async start() {
+      await Promise.all([...stores.values()].map((s) => s.start?.()));
+    },
     async close() {
       stopWatching.forEach((stop) => stop());
       await Promise.all([...stores.values()].map((s) => s.close()));
     },
   };
+}
+
+/** The `entitiesFile` of an AVP store: a JSON array of Cedar entities. Problems name the key. */
+function readEntitiesFile(loaded: LoadedConfig, store: string, file: string | undefined): Entity[] {
+  if (file === undefined) return [];
+  const key = `stores.${store}.entitiesFile`;
+  const abs = path.resolve(loaded.baseDir, file);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(abs, 'utf8'));
+  } catch (err) {
+    throw new StartupError(`config key ${key}: cannot read ${abs} as JSON (${(err as Error).message})`);
+  }
+  const parsed = z.array(EntityWire).safeParse(raw);
+  if (!parsed.success)
+    throw new StartupError(
+      `config key ${key}: ${abs} is not a list of Cedar entities:\n${formatIssues(parsed.error.issues)}`,
+    );
+  return parsed.data as Entity[];
 }
 
 function discover(policiesDir: string): { name: string; dir: string }[] {

@@ -22,7 +22,7 @@ export function createRouter(routes: RouteConfig[]): Router {
         const value = input.claims ? claimValue(input.claims, r.storeFromClaim!.claim) : undefined;
         // Only a plain name may pick a store: no separators, no way to reach another store's name space.
         if (typeof value !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(value)) return undefined;
-        return r.storeFromClaim!.template.replace('{value}', value);
+        return r.storeFromClaim!.template.replaceAll('{value}', value);
       }
       return undefined;
     },

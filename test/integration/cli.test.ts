@@ -7,7 +7,7 @@ import { testCommand } from '../../src/cli/test.js';
 import { validateCommand } from '../../src/cli/validate.js';
 import { compileStore } from '../../src/policy/compile-store.js';
 import { readStoreFiles } from '../../src/policy/read-store.js';
-import { REPO_ROOT } from '../support/sidecar.js';
+import { REPO_ROOT, sampleStores } from '../support/sidecar.js';
 import { copyOfSamplePolicies } from '../support/temp.js';
 
 /**
@@ -83,10 +83,11 @@ const linesOf = (text: string) => text.trimEnd().split('\n');
 describe('authz-sidecar CLI (spawned)', () => {
   it('validate policies: one ok line per store with its version, a summary, exit 0', () => {
     expect(linesOf(runs.validate.stdout)).toEqual([
+      `ok    api: 8 policies, 0 templates, version ${versionOf('api')}`,
       `ok    customers: 9 policies, 1 templates, version ${versionOf('customers')}`,
       `ok    internal: 4 policies, 0 templates, version ${versionOf('internal')}`,
       `ok    services: 4 policies, 0 templates, version ${versionOf('services')}`,
-      '3 valid, 0 invalid',
+      '4 valid, 0 invalid',
     ]);
     expect(runs.validate.stderr).toBe('');
     expect(runs.validate.code).toBe(0);
@@ -95,12 +96,12 @@ describe('authz-sidecar CLI (spawned)', () => {
   it('test policies: a PASS line per tests.yaml case, a summary, exit 0', () => {
     const lines = linesOf(runs.test.stdout);
     const cases = lines.filter((l) => /^(PASS|FAIL) {2}/.test(l));
-    const expected = ['customers', 'internal', 'services']
+    const expected = sampleStores()
       .map((s) => readFileSync(path.join(REPO_ROOT, 'policies', s, 'tests.yaml'), 'utf8'))
       .reduce((n, text) => n + (text.match(/^ {2}- name: /gm)?.length ?? 0), 0);
     expect(cases).toHaveLength(expected);
     for (const line of cases)
-      expect(line).toMatch(/^PASS {2}(customers|internal|services): .+ — (ALLOW|DENY)/);
+      expect(line).toMatch(/^PASS {2}(api|customers|internal|services): .+ — (ALLOW|DENY)/);
     expect(lines.at(-1)).toBe(`${expected} cases passed, 0 failed`);
     expect(runs.test.code).toBe(0);
   });
@@ -112,10 +113,11 @@ describe('authz-sidecar CLI (spawned)', () => {
       new RegExp(`^ {2}\\S*services/${oopsAt}: policy "oops": .*nope`, 'm'),
     );
     expect(lines.filter((l) => l.startsWith('ok '))).toEqual([
+      expect.stringMatching(/^ok {4}api: /),
       expect.stringMatching(/^ok {4}customers: /),
       expect.stringMatching(/^ok {4}internal: /),
     ]);
-    expect(lines.at(-1)).toBe('2 valid, 1 invalid');
+    expect(lines.at(-1)).toBe('3 valid, 1 invalid');
     expect(runs.validateBroken.code).toBe(1);
   });
 

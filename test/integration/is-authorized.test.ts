@@ -2,7 +2,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTestSuite } from '../../src/policy/test-cases.js';
 import type { Sidecar } from '../../src/server.js';
-import { postJson, REPO_ROOT, startTestSidecar } from '../support/sidecar.js';
+import { postJson, REPO_ROOT, startTestSidecar, sampleStores } from '../support/sidecar.js';
 
 let sidecar: Sidecar;
 beforeAll(async () => {
@@ -43,8 +43,13 @@ describe('POST /v1/is-authorized', () => {
   });
 
   it('answers the whole decision shape, and a fresh decision id each time', async () => {
-    const first = await postJson(url(), screen(['payments/screen']));
-    const second = await postJson(url(), screen(['payments/screen']));
+    // A resource no other test asks about, so the first answer is evaluated, not cached.
+    const body = {
+      ...screen(['payments/screen']),
+      resource: { type: 'Payments::Payment', id: 'shape-check' },
+    };
+    const first = await postJson(url(), body);
+    const second = await postJson(url(), body);
     expect(Object.keys(first.json).sort()).toEqual(
       ['cached', 'decision', 'decisionId', 'determiningPolicies', 'errors', 'store', 'storeVersion'].sort(),
     );
@@ -297,7 +302,7 @@ describe('decisions of the sample stores over HTTP', () => {
   );
 
   // Every case of every store's tests.yaml, asked over HTTP instead of through the CLI.
-  for (const store of ['customers', 'internal', 'services']) {
+  for (const store of sampleStores()) {
     const suite = readTestSuite(path.join(REPO_ROOT, 'policies', store))!;
     it.each(suite.cases)(`${store} tests.yaml: $name`, async (c) => {
       const res = await postJson(url(), {
@@ -336,7 +341,7 @@ describe('/healthz and /readyz', () => {
     const body = (await res.json()) as { ready: boolean; stores: Record<string, unknown>[] };
     expect(Object.keys(body).sort()).toEqual(['ready', 'stores']);
     expect(body.ready).toBe(true);
-    expect(body.stores.map((s) => s.name).sort()).toEqual(['customers', 'internal', 'services']);
+    expect(body.stores.map((s) => s.name).sort()).toEqual(sampleStores());
     for (const s of body.stores) {
       expect(Object.keys(s).sort()).toEqual(['engine', 'loadedAt', 'name', 'policies', 'ready', 'version']);
       expect(s).toMatchObject({
@@ -348,7 +353,7 @@ describe('/healthz and /readyz', () => {
     }
     // Static policies plus template links: customers has 7 static policies and 2 links.
     const count = Object.fromEntries(body.stores.map((s) => [s.name, s.policies]));
-    expect(count).toEqual({ customers: 9, internal: 4, services: 4 });
+    expect(count).toEqual({ api: 8, customers: 9, internal: 4, services: 4 });
   });
 
   it('the version a decision reports is the one /readyz shows', async () => {

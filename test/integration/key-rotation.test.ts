@@ -139,9 +139,12 @@ describe('/readyz with an issuer whose keys never loaded', () => {
     expect(ready.status).toBe(503);
     expect(ready.json.ready).toBe(false);
     expect((ready.json.stores as { name: string; ready: boolean }[]).map((s) => [s.name, s.ready])).toEqual([
+      ['api', true],
       ['customers', true],
       ['internal', true],
       ['services', true],
+      ['tenant-acme', true],
+      ['tenant-globex', true],
     ]);
     expect(ready.json.checks).toEqual([
       {

@@ -58,6 +58,7 @@ let sidecar: Sidecar;
 beforeAll(async () => {
   const loaded = loadConfig({ configPath: path.join(REPO_ROOT, 'config/dev.yaml'), env: {} });
   loaded.config.server.port = 0;
+  loaded.config.grpc.port = 0;
   loaded.config.policies.watch = false;
   sidecar = await startSidecar(loaded, createLogger('silent'));
 });

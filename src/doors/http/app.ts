@@ -7,6 +7,7 @@ import type { StoreRegistry } from '../../policy/registry.js';
 import { mountHealth, type ReadinessCheck } from './health.js';
 import { mountAuthorize } from './authorize.js';
 import { mountIsAuthorized } from './is-authorized.js';
+import { httpMetrics } from './metrics.js';
 import { errorBody, renderError } from './render.js';
 
 export interface HttpAppDeps {
@@ -18,11 +19,15 @@ export interface HttpAppDeps {
   readiness?: ReadinessCheck[];
   /** Further doors mounted on the same server. */
   mounts?: ((app: Hono) => void)[];
+  /** Counts each request by route pattern, method and status (`authz_http_requests_total`). */
+  recordRequest?: (route: string, method: string, status: number) => void;
 }
 
 /** The HTTP server's routes. Doors translate; every decision goes through the one pipeline. */
 export function createHttpApp(deps: HttpAppDeps): Hono {
   const app = new Hono();
+  // First, so that it sees the final status of everything after it, 413s included.
+  if (deps.recordRequest) app.use('*', httpMetrics(deps.recordRequest));
   app.use(
     '*',
     bodyLimit({

@@ -1,0 +1,238 @@
+import { mkdirSync, openSync } from 'node:fs';
+import path from 'node:path';
+import { pino } from 'pino';
+import { uidKey, type CedarValue, type EntityUid } from '../cedar/types.js';
+import { StartupError } from '../errors.js';
+import type { DecisionEvent, DecisionObserver } from '../pipeline/pipeline.js';
+import type { DecisionError } from '../pipeline/types.js';
+
+/** Where lines go: anything with a Node-style `write()` that returns false when full and emits `drain`. */
+export interface LogSink {
+  write(chunk: string): boolean;
+  once(event: 'drain', listener: () => void): unknown;
+}
+
+export interface DecisionLogOptions {
+  /** Log only DENY decisions. */
+  onlyDenies: boolean;
+  /** Fraction of ALLOW decisions logged (0–1); every DENY is logged. */
+  allowSampleRate: number;
+  /** Paths masked with `"***"` (pino redact syntax), e.g. `context.accountNumber`. */
+  maskPaths: string[];
+  /** Lines held while the sink is busy; beyond it lines are dropped and counted. */
+  bufferSize: number;
+}
+
+export interface DecisionLogDeps {
+  sink: LogSink;
+  /** Called once per line dropped because the buffer was full. */
+  onDrop?: () => void;
+  /** For the allow sample; default `Math.random`. */
+  random?: () => number;
+  now?: () => number;
+}
+
+export interface DecisionLog extends DecisionObserver {
+  /** Lines dropped so far because the buffer was full. */
+  readonly dropped: number;
+  /** Hands every buffered line to the sink, waiting for `drain` while it is full; resolves once it has. */
+  flush(): Promise<void>;
+}
+
+/** One line of the decision log. Never the subject: for token callers it holds the raw token. */
+export interface DecisionLine {
+  time: string;
+  decisionId: string;
+  callerType: string | null;
+  principal: string | null;
+  action: string;
+  resource: string;
+  decision: 'ALLOW' | 'DENY';
+  determiningPolicies: string[];
+  errors: DecisionError[];
+  reason: string | null;
+  store: string | null;
+  storeVersion: string | null;
+  cached: boolean;
+  durationMs: number;
+  context: Record<string, CedarValue>;
+}
+
+/** Lines serialised into one write to the sink. */
+const BATCH = 1_000;
+
+/** The record of one decision; fields a deny without evaluation lacks are null, so every line has one shape. */
+export function decisionLine(event: DecisionEvent, time: number): DecisionLine {
+  const { request, decision: d } = event;
+  const principal: EntityUid | undefined =
+    d.principal ?? (request.subject.kind === 'principal' ? request.subject.principal : undefined);
+  return {
+    time: new Date(time).toISOString(),
+    decisionId: d.decisionId,
+    callerType: d.callerType ?? null,
+    principal: principal ? uidKey(principal) : null,
+    action: uidKey(request.action),
+    resource: uidKey(request.resource),
+    decision: d.decision,
+    determiningPolicies: d.determiningPolicies,
+    errors: d.errors,
+    reason: d.reason ?? null,
+    store: d.store ?? null,
+    storeVersion: d.storeVersion ?? null,
+    cached: d.cached,
+    durationMs: Math.round(event.durationSeconds * 1e6) / 1e3,
+    context: request.context,
+  };
+}
+
+/**
+ * The decision log: one JSON line per decision, formatted by pino (whose redaction masks the
+ * configured paths). `onDecision` only queues a record; serialising and writing happen on a later
+ * turn of the event loop, one write per batch. When the sink reports it is full the log waits for
+ * `drain`; meanwhile at most `bufferSize` records wait and any more are dropped and counted, so a
+ * slow disk or a blocked stdout never slows a decision nor grows memory without bound.
+ */
+export function createDecisionLog(options: DecisionLogOptions, deps: DecisionLogDeps): DecisionLog {
+  if (!(options.bufferSize >= 1)) throw new TypeError('decision log: bufferSize must be at least 1');
+  const random = deps.random ?? Math.random;
+  const now = deps.now ?? Date.now;
+  let chunk = '';
+  let formatter: pino.Logger;
+  try {
+    formatter = pino(
+      {
+        base: null,
+        timestamp: false,
+        // pino needs at least one field here; it also tells decision lines from anything else on stdout.
+        formatters: { level: () => ({ type: 'decision' }) },
+        redact: { paths: options.maskPaths, censor: '***' },
+      },
+      { write: (line: string) => void (chunk += line) },
+    );
+  } catch (err) {
+    throw new StartupError(`config key decisionLog.maskPaths: ${(err as Error).message}`);
+  }
+
+  const queue: DecisionLine[] = [];
+  let dropped = 0;
+  let scheduled = false;
+  let blocked = false;
+  let waiters: (() => void)[] = [];
+
+  const settle = () => {
+    if (queue.length) return;
+    const w = waiters;
+    waiters = [];
+    w.forEach((resolve) => resolve());
+  };
+
+  /** One batch per turn of the event loop, so a long queue never holds up requests. */
+  const drain = () => {
+    scheduled = false;
+    if (queue.length && !blocked) {
+      const batch = queue.splice(0, BATCH);
+      chunk = '';
+      let full = false;
+      try {
+        for (const line of batch) formatter.info(line);
+        full = !deps.sink.write(chunk);
+      } catch {
+        // A destination that throws (closed, destroyed) loses this batch; it is counted, never raised.
+        dropped += batch.length;
+        for (let i = 0; i < batch.length; i++) deps.onDrop?.();
+      }
+      chunk = '';
+      if (full) {
+        blocked = true;
+        deps.sink.once('drain', () => {
+          blocked = false;
+          drain();
+        });
+      } else if (queue.length) schedule();
+    }
+    settle();
+  };
+
+  const schedule = () => {
+    if (scheduled || blocked) return;
+    scheduled = true;
+    setImmediate(drain);
+  };
+
+  return {
+    get dropped() {
+      return dropped;
+    },
+    onDecision(event) {
+      if (event.decision.decision === 'ALLOW') {
+        if (options.onlyDenies) return;
+        if (options.allowSampleRate < 1 && random() >= options.allowSampleRate) return;
+      }
+      if (queue.length >= options.bufferSize) {
+        dropped++;
+        deps.onDrop?.();
+        return;
+      }
+      queue.push(decisionLine(event, now()));
+      schedule();
+    },
+    flush() {
+      if (!queue.length) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        waiters.push(resolve);
+        if (!blocked) drain();
+      });
+    },
+  };
+}
+
+/** A sink the decision log owns: closing it writes what is buffered, then releases the file. */
+export interface OwnedSink extends LogSink {
+  close(timeoutMs?: number): Promise<void>;
+}
+
+/**
+ * Opens `stdout`, `stderr` or a file (appended, folders created) as an asynchronous sonic-boom
+ * destination: writes go through libuv, so even a full pipe on stdout never blocks the event loop
+ * (Node's own `process.stdout` writes to pipes synchronously on Linux). A file that cannot be
+ * opened is a StartupError; a write error later is reported once through `onError`.
+ */
+export function openLogSink(destination: string, onError: (err: Error) => void): OwnedSink {
+  let fd: number;
+  if (destination === 'stdout') fd = 1;
+  else if (destination === 'stderr') fd = 2;
+  else {
+    try {
+      mkdirSync(path.dirname(destination), { recursive: true });
+      fd = openSync(destination, 'a');
+    } catch (err) {
+      throw new StartupError(
+        `config key decisionLog.destination: cannot open ${destination} (${(err as NodeJS.ErrnoException).code ?? err})`,
+      );
+    }
+  }
+  const boom = pino.destination({ dest: fd, sync: false });
+  let reported = false;
+  boom.on('error', (err: Error) => {
+    if (!reported) onError(err);
+    reported = true;
+  });
+  return {
+    write: (chunk) => boom.write(chunk),
+    once: (event, listener) => boom.once(event, listener),
+    close: (timeoutMs = 2_000) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        boom.once('close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        try {
+          boom.end();
+        } catch {
+          clearTimeout(timer);
+          resolve();
+        }
+      }),
+  };
+}
