@@ -25,7 +25,8 @@ root=false
 $root && apt-get update -qq
 
 work="$(mktemp -d)"
-chmod 755 "$work" # apt downloads as user _apt
+# apt downloads as user _apt when run as root: let it write here.
+$root && id _apt >/dev/null 2>&1 && chown _apt "$work"
 trap 'rm -rf "$work"' EXIT
 # nginx holds the binary (with the auth_request module); nginx-common holds mime.types and friends.
 (cd "$work" && apt-get download -q nginx nginx-common)

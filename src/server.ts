@@ -252,6 +252,7 @@ export async function startSidecar(
         grpc: config.grpc,
         ready: () => stores.ready() && readiness.every((r) => r.check().ready),
         onError: (err) => logger.error({ err: { message: (err as Error).message } }, 'gRPC check failed'),
+        onLog: (line) => logger.warn({ grpc: line }, 'grpc-js'),
       });
     } catch (err) {
       server.close();

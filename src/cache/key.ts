@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { EngineRequest } from '../engines/engine.js';
 
 /**
@@ -10,21 +10,33 @@ import type { EngineRequest } from '../engines/engine.js';
  * @example canonicalJson({ b: 1, a: [2, { d: 3, c: 4 }] }) // '{"a":[2,{"c":4,"d":3}],"b":1}'
  */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+    case 'boolean':
+      return JSON.stringify(value);
+    case 'object':
+      break;
+    default:
+      return 'null';
+  }
+  if (value === null) return 'null';
   if (Array.isArray(value)) {
     let out = '[';
     for (let i = 0; i < value.length; i++) out += (i ? ',' : '') + canonicalJson(value[i]);
     return out + ']';
   }
   const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj).sort();
+  const keys = Object.keys(obj);
+  if (keys.length > 1) keys.sort();
   let out = '{';
-  let first = true;
+  let sep = '';
   for (const k of keys) {
     const v = obj[k];
     if (v === undefined) continue;
-    out += (first ? '' : ',') + JSON.stringify(k) + ':' + canonicalJson(v);
-    first = false;
+    out += sep + JSON.stringify(k) + ':' + canonicalJson(v);
+    sep = ',';
   }
   return out + '}';
 }
@@ -42,5 +54,5 @@ export function decisionKey(store: string, storeVersion: string, request: Engine
     `[${JSON.stringify(store)},${JSON.stringify(storeVersion)},` +
     `${canonicalJson(request.principal)},${canonicalJson(request.action)},` +
     `${canonicalJson(request.resource)},${canonicalJson(request.context)},[${entities.join(',')}]]`;
-  return createHash('sha256').update(text).digest('base64');
+  return hash('sha256', text, 'base64');
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { CacheMetrics } from '../observability/metrics.js';
 
@@ -29,7 +29,7 @@ export interface TokenCache<V> {
 
 /** The hash a token is stored under: 44 bytes, whatever the token's size. */
 export function tokenKey(token: string): string {
-  return createHash('sha256').update(token).digest('base64');
+  return hash('sha256', token, 'base64');
 }
 
 /** A bounded LRU of verified tokens, each with its own deadline. */

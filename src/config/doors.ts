@@ -68,32 +68,38 @@ const UpstreamHeadersSchema = z.strictObject({
   callerType: headerName.default('x-authz-caller-type'),
 });
 
-export const ExtAuthzSchema = z.strictObject({
-  /**
-   * Envoy HTTP ext_authz: the path prefix Envoy's `http_service.path_prefix` puts before the
-   * original path. The door reads the original method and path from the request itself.
-   * Default `/ext-authz`.
-   */
-  pathPrefix: z
-    .string()
-    .regex(/^\/[A-Za-z0-9._~/-]*[A-Za-z0-9._~-]$/, 'a path such as /ext-authz')
-    .default('/ext-authz'),
-  /**
-   * nginx `auth_request`: the exact path the subrequest is sent to. Here (and only here) the
-   * original URI and method are read from the two headers below, which nginx sets itself.
-   * Default `/auth-request`.
-   */
-  authRequestPath: z
-    .string()
-    .regex(/^\/[A-Za-z0-9._~/-]*[A-Za-z0-9._~-]$/, 'a path such as /auth-request')
-    .default('/auth-request'),
-  /** Header with the original request URI (nginx `$request_uri`). Default `x-original-uri`. */
-  originalUriHeader: headerName.default('x-original-uri'),
-  /** Header with the original method (nginx `$request_method`). Default `x-original-method`. */
-  originalMethodHeader: headerName.default('x-original-method'),
-  /** Headers set for the upstream on ALLOW (and overwritten if the client sent them). */
-  upstreamHeaders: UpstreamHeadersSchema.prefault({}),
-});
+export const ExtAuthzSchema = z
+  .strictObject({
+    /**
+     * Envoy HTTP ext_authz: the path prefix Envoy's `http_service.path_prefix` puts before the
+     * original path. The door reads the original method and path from the request itself.
+     * Default `/ext-authz`.
+     */
+    pathPrefix: z
+      .string()
+      .regex(/^\/[A-Za-z0-9._~/-]*[A-Za-z0-9._~-]$/, 'a path such as /ext-authz')
+      .default('/ext-authz'),
+    /**
+     * nginx `auth_request`: the exact path the subrequest is sent to. Here (and only here) the
+     * original URI and method are read from the two headers below, which nginx sets itself.
+     * Default `/auth-request`.
+     */
+    authRequestPath: z
+      .string()
+      .regex(/^\/[A-Za-z0-9._~/-]*[A-Za-z0-9._~-]$/, 'a path such as /auth-request')
+      .default('/auth-request'),
+    /** Header with the original request URI (nginx `$request_uri`). Default `x-original-uri`. */
+    originalUriHeader: headerName.default('x-original-uri'),
+    /** Header with the original method (nginx `$request_method`). Default `x-original-method`. */
+    originalMethodHeader: headerName.default('x-original-method'),
+    /** Headers set for the upstream on ALLOW (and overwritten if the client sent them). */
+    upstreamHeaders: UpstreamHeadersSchema.prefault({}),
+  })
+  // Under the Envoy prefix, the nginx path would be read as an Envoy request and vice versa.
+  .refine((e) => !`${e.authRequestPath}/`.startsWith(`${e.pathPrefix}/`), {
+    message: 'authRequestPath must not be under pathPrefix',
+    path: ['authRequestPath'],
+  });
 
 export const GrpcSchema = z
   .strictObject({

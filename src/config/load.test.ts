@@ -60,6 +60,20 @@ const DEFAULTS = {
     },
   },
   authzen: { enabled: true, subjectTypes: {}, resourceTypes: {}, actionType: 'Action' },
+  cache: {
+    decisions: { enabled: true, maxEntries: 10_000, allowTtlMs: 60_000, denyTtlMs: 10_000 },
+    tokens: { enabled: true, maxEntries: 10_000, ttlMs: 300_000 },
+  },
+  metrics: { enabled: true, defaultMetrics: true },
+  decisionLog: {
+    enabled: true,
+    destination: 'stdout',
+    onlyDenies: false,
+    allowSampleRate: 1,
+    maskPaths: [],
+    bufferSize: 10_000,
+  },
+  avpDoor: { enabled: false, host: '127.0.0.1', port: 8182, policyStores: {} },
 };
 
 describe('loadConfig: defaults', () => {
@@ -184,6 +198,7 @@ describe('loadConfig: errors name the key and the file', () => {
     ['server', 'server:\n'],
     ['policies', 'policies: [a, b]\n'],
     ['stores.customers.engine', 'stores:\n  customers:\n    engine: opa\n'],
+    ['stores.customers.policyStoreId', 'stores:\n  customers:\n    engine: avp\n    region: eu-west-1\n'],
     ['stores.bad name!', 'stores:\n  "bad name!": {}\n'],
   ])('rejects a wrong type or value at %s', (key, text) => {
     const file = configFile(text);

@@ -76,6 +76,10 @@ export interface StoreEngine {
   readonly wantsToken?: boolean;
   /** Async start (a first sync); the registry awaits it before the sidecar listens. */
   start?(): Promise<void>;
+  /**
+   * The store's state. Called on every request (the decision cache keys on `version`), so it must
+   * be cheap: no counting or formatting per call. A store without a version is never cached.
+   */
   status(): StoreStatus;
   decide(requests: EngineRequest[]): Promise<EngineAnswer[]>;
   close(): Promise<void>;

@@ -51,7 +51,7 @@ export class LocalStoreEngine implements StoreEngine {
   readonly engine = 'local';
   private current?: ActiveVersion;
   private generation = 0;
-  private loadedAt?: Date;
+  private loadedAt?: string;
   private lastError?: string;
 
   /**
@@ -157,7 +157,7 @@ export class LocalStoreEngine implements StoreEngine {
       ...(compiled.schema !== undefined ? { schemaId: ids.schema } : {}),
     };
     this.generation = gen;
-    this.loadedAt = new Date();
+    this.loadedAt = new Date().toISOString();
     this.options.stats?.onCacheSize(this.name, 0);
   }
 
@@ -178,7 +178,7 @@ export class LocalStoreEngine implements StoreEngine {
       ready: c !== undefined,
       ...(c ? { version: c.compiled.version, policies: c.policyCount } : {}),
       ...(c?.slicer ? { slicing: { cachedSlices: c.slicer.cached } } : {}),
-      ...(this.loadedAt ? { loadedAt: this.loadedAt.toISOString() } : {}),
+      ...(this.loadedAt ? { loadedAt: this.loadedAt } : {}),
       ...(this.lastError ? { lastError: this.lastError } : {}),
     };
   }

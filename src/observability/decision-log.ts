@@ -113,7 +113,8 @@ export function createDecisionLog(options: DecisionLogOptions, deps: DecisionLog
     throw new StartupError(`config key decisionLog.maskPaths: ${(err as Error).message}`);
   }
 
-  const queue: DecisionLine[] = [];
+  // Only the event and its time are queued; the line is built when the batch is written.
+  const queue: { event: DecisionEvent; time: number }[] = [];
   let dropped = 0;
   let scheduled = false;
   let blocked = false;
@@ -134,7 +135,7 @@ export function createDecisionLog(options: DecisionLogOptions, deps: DecisionLog
       chunk = '';
       let full = false;
       try {
-        for (const line of batch) formatter.info(line);
+        for (const { event, time } of batch) formatter.info(decisionLine(event, time));
         full = !deps.sink.write(chunk);
       } catch {
         // A destination that throws (closed, destroyed) loses this batch; it is counted, never raised.
@@ -173,7 +174,7 @@ export function createDecisionLog(options: DecisionLogOptions, deps: DecisionLog
         deps.onDrop?.();
         return;
       }
-      queue.push(decisionLine(event, now()));
+      queue.push({ event, time: now() });
       schedule();
     },
     flush() {

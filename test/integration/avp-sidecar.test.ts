@@ -46,7 +46,7 @@ beforeAll(async () => {
     policies: { watch: false },
     stores: {
       customers: avp('customers', { entitiesFile: 'policies/customers/entities.json' }),
-      services: avp('services', { mode: 'with-token' }),
+      services: avp('services', { mode: 'with-token', minBatchSize: 2 }),
       'customers-by-token': avp('customers', {
         mode: 'with-token',
         entitiesFile: 'policies/customers/entities.json',

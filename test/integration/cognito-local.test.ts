@@ -37,6 +37,8 @@ function cognitoIssuer(p: Pool, overrides: Record<string, unknown> = {}) {
     entityTypes: PAYMENTS_TYPES,
     attributes: { 'custom:tenantId': 'tenantId' },
     accessTokenContext: TOKEN_CONTEXT,
+    // On a loaded machine the first JWKS fetch can time out; retry on the next token, not 30 s later.
+    jwksCooldownSeconds: 1,
     ...overrides,
   };
 }

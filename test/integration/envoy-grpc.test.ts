@@ -1,5 +1,6 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- messages of protos loaded at run time are untyped */
 import { mkdtempSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -10,6 +11,7 @@ import { envoyProtoDirs, healthProtoDir, PROTO_OPTIONS } from '../../src/doors/g
 import { startGrpcServer } from '../../src/doors/grpc/server.js';
 import type { Pipeline } from '../../src/pipeline/pipeline.js';
 import { startDevSidecar, type DevSidecar } from '../support/dev-config.js';
+import { startTestSidecar } from '../support/sidecar.js';
 
 /**
  * The Envoy gRPC ext_authz door with a real gRPC client built from Envoy's own protos (loaded the
@@ -242,6 +244,21 @@ describe('gRPC health while no store is ready', () => {
         c.health.close();
       }
       await server.close(1000);
+    }
+  });
+});
+
+describe('gRPC server startup', () => {
+  it('a taken gRPC port stops startup with a StartupError naming the keys', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as net.AddressInfo).port;
+    try {
+      await expect(
+        startTestSidecar({ policies: { watch: false }, grpc: { enabled: true, port } }),
+      ).rejects.toThrow(/gRPC server: cannot listen on 127\.0\.0\.1:\d+.*grpc\.port/);
+    } finally {
+      taken.close();
     }
   });
 });

@@ -108,6 +108,14 @@ describe('Envoy HTTP ext_authz door', () => {
     expect(JSON.parse(encodedSlash.text)).toMatchObject({ reason: 'invalid_request' });
   });
 
+  it("ignores nginx's X-Original-URI / X-Original-Method on the Envoy path (a client could send them)", async () => {
+    const res = await check('GET', '/admin/settings', alice, {
+      'x-original-uri': '/accounts/acme-ops',
+      'x-original-method': 'GET',
+    });
+    expect(res.status).toBe(403);
+  });
+
   it('the prefix alone is the root path, which has no route here', async () => {
     const res = await rawRequest(dev.sidecar.url, 'GET', '/ext-authz', { authorization: `Bearer ${alice}` });
     expect(res.status).toBe(403);

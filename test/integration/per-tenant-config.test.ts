@@ -74,8 +74,8 @@ describe('config/per-tenant.yaml: one store per tenant', () => {
       ['DENY', 'tenant-acme'],
       ['ALLOW', 'tenant-acme'],
     ]);
-    expect(policyIds(results[0]!)).toEqual(['only-acme-resources']);
-    expect(policyIds(results[1]!)).toEqual(['only-acme-resources']);
+    expect(policyIds(results[0]!)).toEqual(['only-acme']);
+    expect(policyIds(results[1]!)).toEqual(['only-acme']);
   });
 
   it.each([

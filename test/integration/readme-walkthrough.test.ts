@@ -60,6 +60,7 @@ beforeAll(async () => {
   loaded.config.server.port = 0;
   loaded.config.grpc.port = 0;
   loaded.config.policies.watch = false;
+  loaded.config.decisionLog.enabled = false; // the walkthrough reads responses; keep the test output clean
   sidecar = await startSidecar(loaded, createLogger('silent'));
 });
 afterAll(async () => sidecar?.close());

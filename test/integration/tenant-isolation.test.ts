@@ -19,10 +19,11 @@ import { startTestSidecar } from '../support/sidecar.js';
  *   action), and a forbid refuses any resource that is not of the tenant named in
  *   `context.onBehalfOfTenant` (set by the calling application, as in policies/services).
  * - per tenant: one store per tenant (`tenant-<id>`), chosen by `storeFromClaim` from the token's
- *   `custom:tenantId`; each store holds only its tenant's rules plus a forbid on resources of
- *   another tenant. Services carry the tenant in their client-credentials token (`custom:tenantId`,
- *   e.g. one app client per tenant and service, or a pre token generation trigger for M2M tokens)
- *   and are routed the same way; a tenant's store permits the services that tenant subscribed to.
+ *   `custom:tenantId`; each store holds only its tenant's rules plus a forbid on a resource (or a
+ *   user) of another tenant. Services carry the tenant in their client-credentials token
+ *   (`custom:tenantId`, e.g. one app client per tenant and service, or a pre token generation
+ *   trigger for M2M tokens) and are routed the same way; a tenant's store permits the services
+ *   that tenant subscribed to.
  *
  * The expected decision of every request comes from an independent oracle: a small JS model of
  * the generated rules (it never reads the Cedar text). Every decision must equal the oracle's, and
@@ -365,9 +366,12 @@ when { ${scopeCondition(a)} };`,
     writeStore(path.join(root, `tenant-${t.id}`), {
       'schema.cedarschema': SCHEMA,
       'entities.json': GROUP_ENTITIES,
-      'isolation.cedar': `@id("only-${t.id}-resources")
+      'isolation.cedar': `@id("only-${t.id}")
 forbid (principal, action, resource)
-unless { resource has tenantId && resource.tenantId == "${t.id}" };
+unless {
+  resource has tenantId && resource.tenantId == "${t.id}" &&
+  (principal is Payments::Service || (principal has tenantId && principal.tenantId == "${t.id}"))
+};
 `,
       'common.cedar': commonUserPolicies(''),
       'tenant.cedar': tenantUserPolicies(t, false),

@@ -32,7 +32,7 @@ describe('config: stores by engine', () => {
       retries: 2,
       retryBaseMs: 25,
       circuitBreaker: { failureThreshold: 5, resetMs: 10_000 },
-      minBatchSize: 2,
+      minBatchSize: 30,
     });
     expect(config.stores!.synced).toEqual({
       engine: 'avp-sync',

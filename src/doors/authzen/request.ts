@@ -45,7 +45,10 @@ export function toDecisionRequest(config: AuthzenConfig, body: EvaluationBody): 
     type: config.resourceTypes[body.resource.type] ?? body.resource.type,
     id: body.resource.id,
   };
-  const entities: Entity[] = [{ uid: principal, attrs, parents }];
+  // Only a subject with properties or groups becomes an entity: a store may define its
+  // principals itself (entities.json), and a request may not redefine a store's entity.
+  const entities: Entity[] =
+    Object.keys(attrs).length || parents.length ? [{ uid: principal, attrs, parents }] : [];
   if (body.resource.properties) {
     entities.push({
       uid: resource,

@@ -16,6 +16,8 @@ export interface GrpcServerDeps {
   grpc: GrpcConfig;
   ready: () => boolean;
   onError?: (err: unknown) => void;
+  /** Where grpc-js's own log lines go (it writes to stderr otherwise). */
+  onLog?: (line: string) => void;
 }
 
 export interface RunningGrpcServer {
@@ -33,6 +35,10 @@ export interface RunningGrpcServer {
  * a socket next to Envoy, as OPA's Envoy plugin does.
  */
 export async function startGrpcServer(deps: GrpcServerDeps): Promise<RunningGrpcServer> {
+  if (deps.onLog) {
+    const log = deps.onLog;
+    grpc.setLogger({ error: (...args: unknown[]) => log(args.map(String).join(' ')) });
+  }
   const definitions = loadServiceDefinitions();
   const server = new grpc.Server();
   server.addService(definitions.authorization, {
