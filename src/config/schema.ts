@@ -129,6 +129,8 @@ const AvpSyncStoreSchema = z.strictObject({
    */
   engine: z.literal('avp-sync'),
   ...AvpLocation,
+  /** Scope slicing of the pulled policies; default `slicing.default`. */
+  slicing: SlicingModeSchema.optional(),
   /** Seconds between two refreshes (only what changed since the last one is fetched). Default 60. */
   refreshSeconds: z.number().int().min(1).max(86_400).default(60),
   /**

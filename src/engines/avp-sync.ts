@@ -13,7 +13,8 @@ import { compileMemoryStore, formatProblem, StoreLoadError } from '../policy/com
 import type { TemplateLink } from '../policy/types.js';
 import { createAvpClient } from './avp-client.js';
 import type { EngineAnswer, EngineRequest, StoreEngine, StoreStatus } from './engine.js';
-import { LocalStoreEngine } from './local.js';
+import { LocalStoreEngine, type LocalEngineOptions } from './local.js';
+import type { SliceStats } from './slicing/stats.js';
 
 /** The policy-management reads a sync makes. */
 export type AvpSyncOperation =
@@ -47,6 +48,10 @@ export interface AvpSyncEngineOptions {
   now?: () => number;
   /** Timeout of one policy-management call, in milliseconds. Default 10 s. */
   callTimeoutMs?: number;
+  /** Scope slicing of the pulled policies, as for a local store (default: none, every policy evaluated). */
+  slicing?: LocalEngineOptions['slicing'];
+  /** Receives the slicing statistics (policies evaluated per decision, slice cache). */
+  sliceStats?: SliceStats;
 }
 
 type PolicyEntry =
@@ -105,7 +110,11 @@ export class AvpSyncStoreEngine implements StoreEngine {
     this.config = options.config;
     this.now = options.now ?? Date.now;
     this.callTimeoutMs = options.callTimeoutMs ?? 10_000;
-    this.inner = new LocalStoreEngine(options.name, undefined, { idPrefix: `avp-sync:${options.name}` });
+    this.inner = new LocalStoreEngine(options.name, undefined, {
+      idPrefix: `avp-sync:${options.name}`,
+      ...(options.slicing ? { slicing: options.slicing } : {}),
+      ...(options.sliceStats ? { stats: options.sliceStats } : {}),
+    });
     this.client =
       options.client ??
       createAvpClient({
@@ -148,6 +157,11 @@ export class AvpSyncStoreEngine implements StoreEngine {
     return { ...this.callCounts };
   }
 
+  /** Whether the serving version evaluates scope slices. */
+  get sliced(): boolean {
+    return this.inner.sliced;
+  }
+
   private stale(): boolean {
     const age = this.syncAgeSeconds();
     return age === undefined || age > this.config.maxStalenessSeconds;
@@ -161,6 +175,7 @@ export class AvpSyncStoreEngine implements StoreEngine {
       engine: this.engine,
       ready: inner.ready && !this.stale(),
       ...(inner.version ? { version: inner.version, policies: inner.policies } : {}),
+      ...(inner.slicing ? { slicing: inner.slicing } : {}),
       ...(inner.loadedAt ? { loadedAt: inner.loadedAt } : {}),
       ...(this.lastGoodSyncAt !== undefined
         ? {

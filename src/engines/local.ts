@@ -116,7 +116,8 @@ export class LocalStoreEngine implements StoreEngine {
   activate(compiled: CompiledStore): void {
     const gen = this.generation + 1;
     // Policy sets and schemas live in separate Cedar caches, so one id serves both.
-    const id = `${this.options.idPrefix ?? `local:${this.name}`}#${gen % 2}`;
+    const base = this.options.idPrefix ?? `local:${this.name}`;
+    const id = `${base}#${gen % 2}`;
     const ids = { set: id, schema: id };
     const policyCount = Object.keys(compiled.policies).length + compiled.links.length;
     const sliced = this.slices(policyCount);
@@ -143,7 +144,7 @@ export class LocalStoreEngine implements StoreEngine {
     const slicer = sliced
       ? new Slicer(
           compiled,
-          { prefix: `slice:${this.name}`, full: ids.set },
+          { prefix: `${base}:slice`, full: ids.set },
           this.options.slicing!.cacheSize,
           this.options.faults,
         )
@@ -184,9 +185,8 @@ export class LocalStoreEngine implements StoreEngine {
   }
 
   async decide(requests: EngineRequest[]): Promise<EngineAnswer[]> {
-    // A plain loop, not `requests.map`: Node 20's V8 can crash ("unreachable code" in
-    // Deoptimizer::DoComputeBuiltinContinuation) when code optimized inside an array builtin's
-    // callback is deoptimized lazily during a call into cedar-wasm. Seen with the slicing tests.
+    // A plain loop (see ../cedar/v8-flags.ts for the V8 crash that first showed around array
+    // builtins calling into cedar-wasm; the flag is the fix, the loop costs nothing).
     const answers: EngineAnswer[] = [];
     for (const r of requests) answers.push(this.decideOne(r));
     return answers;

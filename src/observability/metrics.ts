@@ -47,7 +47,10 @@ export interface Metrics {
   decisionLogDropped(): void;
   /** Hooks of the remote AVP engine: call outcomes and latency (circuit state is read from status()). */
   readonly avp: AvpObserver;
-  /** Hooks of sliced local stores: policies evaluated per decision, slice cache. */
+  /**
+   * Scope slicing (the local and avp-sync engines): policies evaluated per decision
+   * (`authz_policies_evaluated`) and the slice caches (`authz_slice_cache_*`).
+   */
   readonly slices: SliceStats;
 }
 
@@ -70,6 +73,9 @@ export const DECISION_DURATION_BUCKETS = [
 
 const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']);
 
+/** Policies evaluated by one decision: a slice is a handful, an unsliced large store thousands. */
+export const POLICIES_EVALUATED_BUCKETS = [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 1024, 4096, 16384, 65536];
+
 /** The label value a decision's source takes: from the cache, evaluated by an engine, or neither. */
 export function decisionSource(d: Decision): 'cache' | 'engine' | 'none' {
   if (d.cached) return 'cache';
@@ -78,9 +84,6 @@ export function decisionSource(d: Decision): 'cache' | 'engine' | 'none' {
 
 /** Buckets for remote AVP calls: 5 ms to 10 s. */
 const AVP_CALL_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-
-/** Buckets for the number of policies one decision evaluated. */
-const POLICY_COUNT_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000];
 
 const CIRCUIT_STATES = ['closed', 'open', 'half-open'] as const;
 
@@ -222,29 +225,36 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   });
   const policiesEvaluated = new Histogram({
     name: 'authz_policies_evaluated',
-    help: 'Policies one local decision evaluated (the scope slice, or the whole set of an unsliced store).',
+    help: 'Policies Cedar evaluated per local decision, by store: the slice size when the store slices, else every policy.',
     labelNames: ['store'] as const,
-    buckets: POLICY_COUNT_BUCKETS,
+    buckets: POLICIES_EVALUATED_BUCKETS,
     registers,
   });
-  const sliceCache = new Counter({
-    name: 'authz_slice_cache_total',
-    help: 'Sliced decisions by whether their preparsed slice was cached (hit, miss).',
-    labelNames: ['store', 'result'] as const,
+  const sliceHits = new Counter({
+    name: 'authz_slice_cache_hits_total',
+    help: 'Sliced decisions whose preparsed policy subset was cached (an empty slice counts as a hit), by store.',
+    labelNames: ['store'] as const,
     registers,
   });
-  const sliceCacheSize = new Gauge({
+  const sliceMisses = new Counter({
+    name: 'authz_slice_cache_misses_total',
+    help: 'Sliced decisions whose policy subset had to be preparsed first, by store.',
+    labelNames: ['store'] as const,
+    registers,
+  });
+  const sliceSize = new Gauge({
     name: 'authz_slice_cache_size',
-    help: 'Preparsed policy slices each sliced store holds.',
+    help: 'Preparsed policy subsets held by each sliced store (bounded by slicing.cacheSize).',
     labelNames: ['store'] as const,
     registers,
   });
 
   const decisionChild = children((...v) => decisions.labels(...v));
+  const evaluatedChild = children((store) => policiesEvaluated.labels(store!));
+  const sliceHitChild = children((store) => sliceHits.labels(store!));
+  const sliceMissChild = children((store) => sliceMisses.labels(store!));
   const durationChild = children((...v) => duration.labels(...v));
   const httpChild = children((...v) => httpRequests.labels(...v));
-  const policiesChild = children((...v) => policiesEvaluated.labels(...v));
-  const sliceChild = children((...v) => sliceCache.labels(...v));
 
   // Series that dashboards divide by exist from the start.
   for (const cache of ['decisions', 'tokens'] as const) {
@@ -290,10 +300,11 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     },
     slices: {
       onDecision(store, policies, cache) {
-        policiesChild(store).observe(policies);
-        if (cache !== 'none') sliceChild(store, cache).inc();
+        evaluatedChild(store).observe(policies);
+        if (cache === 'hit') sliceHitChild(store).inc();
+        else if (cache === 'miss') sliceMissChild(store).inc();
       },
-      onCacheSize: (store, size) => sliceCacheSize.labels(store).set(size),
+      onCacheSize: (store, size) => sliceSize.labels(store).set(size),
     },
   };
 }

@@ -116,18 +116,28 @@ export function createStoreRegistry(loaded: LoadedConfig, options: StoreRegistry
             }),
           );
           break;
-        case 'avp-sync':
-          stores.set(
+        case 'avp-sync': {
+          const engine: AvpSyncStoreEngine = new AvpSyncStoreEngine({
             name,
-            new AvpSyncStoreEngine({
-              name,
-              config: s,
-              staticEntities: readEntitiesFile(loaded, name, s.entitiesFile),
-              ...(options.avpSyncObserver ? { observer: options.avpSyncObserver } : {}),
-              ...(options.avpSdk ? { sdk: options.avpSdk } : {}),
-            }),
-          );
+            config: s,
+            staticEntities: readEntitiesFile(loaded, name, s.entitiesFile),
+            observer: {
+              sync: (event) => {
+                if (engine.sliced) reserveWasmMemory(config.slicing.wasmMemoryMiB * 1_048_576);
+                options.avpSyncObserver?.sync?.(event);
+              },
+            },
+            slicing: {
+              mode: s.slicing ?? config.slicing.default,
+              autoThreshold: config.slicing.autoThreshold,
+              cacheSize: config.slicing.cacheSize,
+            },
+            ...(options.sliceStats ? { sliceStats: options.sliceStats } : {}),
+            ...(options.avpSdk ? { sdk: options.avpSdk } : {}),
+          });
+          stores.set(name, engine);
           break;
+        }
       }
     }
   }

@@ -171,6 +171,43 @@ describe('the avp-sync engine', () => {
     expect(await decide(e, settle)).toMatchObject({ allow: false });
   });
 
+  it('slices the pulled policies like a local store when slicing is on: same answers, fewer policies', async () => {
+    const store = freshStore();
+    store.putTemplate(
+      'screen-one-payment',
+      'permit (principal == ?principal, action == Payments::Action::"SettlePayment", resource == ?resource);',
+    );
+    store.putLink(
+      'reporting-settles-p1',
+      'screen-one-payment',
+      { type: 'Payments::Service', id: 'fraud-svc' },
+      { type: 'Payments::Payment', id: 'p1' },
+    );
+    const evaluated: number[] = [];
+    const sliced = new AvpSyncStoreEngine({
+      name: 'services-sliced',
+      config: { ...syncConfig('services', peer.url), policyStoreId: store.policyStoreId },
+      staticEntities: staticEntities('services'),
+      sdk: TEST_SDK,
+      slicing: { mode: 'on', autoThreshold: 0, cacheSize: 10 },
+      sliceStats: { onDecision: (_store, n) => evaluated.push(n), onCacheSize: () => {} },
+    });
+    engines.push(sliced);
+    const plain = engine(store);
+    await Promise.all([sliced.start(), plain.start()]);
+    const settle: EngineRequest = {
+      ...screen([]),
+      action: { type: 'Payments::Action', id: 'SettlePayment' },
+    };
+    for (const r of [screen(['payments/screen']), screen(['payments/read']), settle])
+      expect(await decide(sliced, r)).toEqual(await decide(plain, r));
+    expect(await decide(sliced, settle)).toMatchObject({ determiningPolicies: ['reporting-settles-p1'] });
+    expect(sliced.sliced).toBe(true);
+    expect(sliced.status().slicing).toBeDefined();
+    expect(plain.status().slicing).toBeUndefined();
+    expect(Math.max(...evaluated)).toBeLessThan(sliced.status().policies!);
+  });
+
   it('a refresh that fails keeps the last good set', async () => {
     const store = freshStore();
     const e = engine(store);

@@ -67,7 +67,8 @@ describe('GET /metrics', () => {
       authz_avp_call_duration_seconds: 'histogram',
       authz_avp_circuit_state: 'gauge',
       authz_policies_evaluated: 'histogram',
-      authz_slice_cache_total: 'counter',
+      authz_slice_cache_hits_total: 'counter',
+      authz_slice_cache_misses_total: 'counter',
       authz_slice_cache_size: 'gauge',
     });
   });

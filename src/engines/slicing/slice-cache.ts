@@ -1,3 +1,4 @@
+import '../../cedar/v8-flags.js';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { LRUCache } from 'lru-cache';
 
