@@ -41,7 +41,7 @@ function startProcess(args, env = {}) {
   const child = spawn(cmd, argv, {
     cwd: ROOT,
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
   let log = '';
   child.stderr.on('data', (d) => (log = (log + d).slice(-20000)));
@@ -93,6 +93,12 @@ function load(opts) {
     });
   });
 }
+
+/**
+ * The memory bound the sidecar promises with the default caches (10,000 decisions, 10,000 tokens):
+ * Node's baseline (~70 MiB) plus cedar-wasm's memory plus both caches full, with headroom.
+ */
+const RSS_BOUND_MIB = 256;
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -372,6 +378,31 @@ async function main() {
     return `| ${row.name} | ${Math.round(rps).toLocaleString('en-US')} | ${(rps / floorRps).toFixed(2)} | ${median(xs.map((x) => x.p50))} | ${median(xs.map((x) => x.p99))} | ${xs.reduce((a, x) => a + x.errors, 0)} |`;
   });
   const mb = (b) => `${(b / 1048576).toFixed(0)} MiB`;
+  const rpsOf = (i) => median(results.get(rows[i].name).map((x) => x.rps));
+  const p99Fixed = median(fixed);
+  const targets = [
+    {
+      name: 'cached `/v1/authorize` ≥ 70% of the floor',
+      measured: `${Math.round((rpsOf(1) / floorRps) * 100)}%`,
+      met: rpsOf(1) >= 0.7 * floorRps,
+    },
+    {
+      name: 'uncached local decisions ≥ 8,000/s on one core',
+      measured: `${Math.round(rpsOf(2)).toLocaleString('en-US')}/s`,
+      met: rpsOf(2) >= 8000,
+    },
+    {
+      // autocannon's histogram counts whole milliseconds: 0 is every request under 1 ms.
+      name: 'p99 < 1 ms at 2,000 req/s (uncached)',
+      measured: p99Fixed === 0 ? '< 1 ms' : `${p99Fixed} ms`,
+      met: p99Fixed === 0,
+    },
+    {
+      name: `RSS ≤ ${RSS_BOUND_MIB} MiB through the flood of unique requests and tokens`,
+      measured: `peak ${mb(peak)}`,
+      met: peak <= RSS_BOUND_MIB * 1048576,
+    },
+  ];
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const md = `# Benchmarks
 
@@ -381,6 +412,7 @@ in their own process pinned to core 0 (\`taskset -c 0\`); autocannon (${CONNECTI
 Each row ran ${DURATION} s per round, rows interleaved over ${ROUNDS} rounds after a 3 s warm-up; the table shows medians.
 The machine is shared and noisy: compare ratios, not absolute numbers.
 
+The sidecar runs \`config/dev.yaml\` (decision cache, token cache and the decision log on; its stdout goes to /dev/null).
 The floor is a bare hono endpoint (\`bench/floor-server.mjs\`) that parses the same JSON body and answers a small JSON.
 The two Envoy rows send the proxy doors' requests for \`GET /accounts/acme-ops\` (no body, routed by \`httpRoutes\`);
 the gRPC row is loaded by a grpc-js client with ${CONNECTIONS} calls in flight, so compare it with the HTTP rows loosely.
@@ -392,8 +424,11 @@ ${table.join('\n')}
 - p99 at a fixed 2,000 req/s (unique resource per request, uncached), median of ${ROUNDS}: **${median(fixed) === 0 ? '< 1' : median(fixed)} ms**. autocannon's latency histogram has whole-millisecond buckets, so 0 means under 1 ms (rounds: ${fixed.join(', ')} ms).
 - Memory: RSS ${mb(rssBefore)} before a flood of ${Number(opts.flood).toLocaleString('en-US')} unique requests (${(counter - floodStart).toLocaleString('en-US')} sent) and ${tokens.length.toLocaleString('en-US')} unique tokens; peak ${mb(peak)}, after ${mb(rssAfter)}.
 
-Targets (DESIGN.md): cached \`/v1/authorize\` ≥ 70% of the floor; uncached local decisions ≥ 8,000/s on one core;
-p99 < 1 ms at 2,000 req/s; memory bounded under the flood.
+## Targets
+
+| Target | Measured | Met |
+| --- | ---: | :---: |
+${targets.map((t) => `| ${t.name} | ${t.measured} | ${t.met ? 'yes' : '**no**'} |`).join('\n')}
 `;
   if (!opts['no-write']) writeFileSync(path.join(ROOT, 'docs/BENCHMARKS.md'), md);
   process.stdout.write(md);

@@ -1,4 +1,5 @@
-import { mkdirSync, openSync } from 'node:fs';
+import { fstatSync, mkdirSync, openSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { pino } from 'pino';
 import { uidKey, type CedarValue, type EntityUid } from '../cedar/types.js';
@@ -193,10 +194,13 @@ export interface OwnedSink extends LogSink {
 }
 
 /**
- * Opens `stdout`, `stderr` or a file (appended, folders created) as an asynchronous sonic-boom
- * destination: writes go through libuv, so even a full pipe on stdout never blocks the event loop
- * (Node's own `process.stdout` writes to pipes synchronously on Linux). A file that cannot be
- * opened is a StartupError; a write error later is reported once through `onError`.
+ * Opens `stdout`, `stderr` or a file (appended, folders created). A pipe or socket (a container's
+ * stdout, read by the log collector) is written as a non-blocking libuv stream; anything else (a
+ * file, a terminal) through an asynchronous sonic-boom destination. Either way a full destination
+ * never blocks the event loop. Not sonic-boom for pipes: its writes run on libuv's thread pool as
+ * blocking write(2) calls, so with a stalled collector a thread stays stuck in write() and the
+ * process cannot exit (process.exit joins the pool) — SIGTERM would hang until SIGKILL. A file
+ * that cannot be opened is a StartupError; a write error later is reported once through `onError`.
  */
 export function openLogSink(destination: string, onError: (err: Error) => void): OwnedSink {
   let fd: number;
@@ -212,6 +216,8 @@ export function openLogSink(destination: string, onError: (err: Error) => void):
       );
     }
   }
+  const stat = fstatSync(fd);
+  if (stat.isFIFO() || stat.isSocket()) return streamSink(fd, onError);
   const boom = pino.destination({ dest: fd, sync: false });
   let reported = false;
   boom.on('error', (err: Error) => {
@@ -234,6 +240,34 @@ export function openLogSink(destination: string, onError: (err: Error) => void):
           clearTimeout(timer);
           resolve();
         }
+      }),
+  };
+}
+
+/** A pipe or socket as a libuv stream: writes never block a thread, and closing can abandon them. */
+function streamSink(fd: number, onError: (err: Error) => void): OwnedSink {
+  const socket = new net.Socket({ fd, readable: false, writable: true });
+  let reported = false;
+  socket.on('error', (err: Error) => {
+    // EPIPE: the reader went away; later writes throw and are counted as dropped.
+    if (!reported) onError(err);
+    reported = true;
+  });
+  return {
+    write: (chunk) => socket.write(chunk),
+    once: (event, listener) => socket.once(event, listener),
+    close: (timeoutMs = 2_000) =>
+      new Promise<void>((resolve) => {
+        // A collector that never reads again is given up after the timeout: destroying the
+        // stream drops what it still holds, and the process can exit.
+        const timer = setTimeout(() => {
+          socket.destroy();
+          resolve();
+        }, timeoutMs);
+        socket.end(() => {
+          clearTimeout(timer);
+          resolve();
+        });
       }),
   };
 }

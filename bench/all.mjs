@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+// `npm run bench`: every benchmark, one after another (never side by side: they pin cores), each
+// in its own process, and docs/BENCHMARKS.md assembled from their sections:
+//
+//   bench/run.mjs    the HTTP, batch, proxy and gRPC rows against a bare hono floor; targets
+//   bench/avp.mjs    the AVP door, the avp engine's calls per 1,000 decisions, cache on and off
+//   bench/scale.mjs  10 / 1,000 / 10,000 tenants, slicing on and off (also writes docs/SCALE.md)
+//
+//   node bench/all.mjs [--only run,avp,scale] [--quick]
+//
+// --quick shortens every run (to check the scripts work; its numbers are not worth quoting and it
+// does not write docs/).
+import { execFileSync, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const { values: opts } = parseArgs({
+  options: {
+    only: { type: 'string', default: 'run,avp,scale' },
+    quick: { type: 'boolean', default: false },
+  },
+});
+const only = new Set(opts.only.split(','));
+
+const benches = [
+  {
+    name: 'run',
+    args: opts.quick
+      ? ['--duration', '2', '--rounds', '1', '--flood', '20000', '--tokens', '2000', '--no-write']
+      : ['--no-write'],
+  },
+  { name: 'avp', args: opts.quick ? ['--duration', '2', '--rounds', '1'] : [] },
+  {
+    name: 'scale',
+    args: opts.quick ? ['--runs', '1', '--sizes', '10,1000', '--seconds', '2'] : ['--runs', '3', '--write'],
+  },
+];
+
+/** Runs one script; its stdout is its markdown section, its stderr progress (passed through). */
+function runBench({ name, args }) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bench', `${name}.mjs`), ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('exit', (code, signal) =>
+      code === 0 ? resolve(out.trim()) : reject(new Error(`bench/${name}.mjs failed (${code ?? signal})`)),
+    );
+  });
+}
+
+execFileSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' });
+const sections = [];
+for (const bench of benches) {
+  if (!only.has(bench.name)) continue;
+  process.stderr.write(`\n== bench/${bench.name}.mjs ${bench.args.join(' ')}\n`);
+  sections.push(await runBench(bench));
+}
+const md = `${sections.join('\n\n')}\n`;
+process.stdout.write(md);
+if (!opts.quick && only.size === 3) writeFileSync(path.join(ROOT, 'docs/BENCHMARKS.md'), md);
