@@ -7,7 +7,8 @@
 //    the comparison row (the same decision through the sidecar's own API).
 // 2. The `avp` engine against a local AVP-protocol peer (that same door, standing in for AVP):
 //    how many AVP calls 1,000 decisions cost in the shapes callers send them, and what that costs
-//    at AVP's prices. The decision cache is not on main yet; its on/off rows come with it.
+//    at AVP's prices; then a sidecar with an `avp` store, decision cache on and off, asked 1,000
+//    questions of which 100 are distinct.
 //
 //   node bench/avp.mjs [--duration S] [--rounds N] [--connections C]
 import { spawn } from 'node:child_process';
@@ -16,7 +17,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { configFromObject } from '../dist/config/index.js';
 import { AvpStoreEngine } from '../dist/engines/avp.js';
+import { createLogger } from '../dist/observability/logger.js';
+import { startSidecar as startInProcess } from '../dist/server.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const { values: opts } = parseArgs({
@@ -327,11 +331,81 @@ async function engineRows(sidecar) {
   return rows;
 }
 
+/** A sidecar (in this process) whose store is the avp engine, with the decision cache on or off. */
+async function cacheRows(peer) {
+  // The peer ignores signatures; the SDK's default chain finds these in the environment.
+  process.env.AWS_ACCESS_KEY_ID ??= 'bench';
+  process.env.AWS_SECRET_ACCESS_KEY ??= 'bench';
+  process.env.AWS_EC2_METADATA_DISABLED = 'true';
+  let seed = 42;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const questions = (distinct) =>
+    Array.from({ length: 1000 }, (_, i) => {
+      const n = distinct >= 1000 ? i : Math.floor(random() * distinct);
+      return engineRequest(`u${n % 10}`, `a${Math.floor(n / 10)}`);
+    });
+  const rows = [];
+  for (const [enabled, distinct] of [
+    [false, 100],
+    [true, 100],
+    [true, 1000],
+  ]) {
+    const loaded = configFromObject(
+      {
+        server: { port: 0 },
+        policies: { watch: false },
+        stores: {
+          remote: {
+            engine: 'avp',
+            policyStoreId: 'customers',
+            region: 'us-east-1',
+            endpoint: peer.avpUrl,
+            timeBudgetMs: 2000,
+          },
+        },
+        cache: { decisions: { enabled } },
+        metrics: { defaultMetrics: false },
+      },
+      ROOT,
+    );
+    const sidecar = await startInProcess(loaded, createLogger('silent'));
+    try {
+      const engine = sidecar.stores.get('remote');
+      const before = engine.counters().calls.IsAuthorized;
+      const latencies = [];
+      let cached = 0;
+      for (const q of questions(distinct)) {
+        const t = performance.now();
+        const d = await sidecar.pipeline.decide({
+          subject: { kind: 'principal', principal: q.principal },
+          store: 'remote',
+          action: q.action,
+          resource: q.resource,
+          context: q.context,
+          entities: q.entities,
+        });
+        latencies.push(performance.now() - t);
+        if (d.reason) throw new Error(`cache rows: ${d.reason} ${d.message}`);
+        if (d.cached) cached++;
+      }
+      const calls = engine.counters().calls.IsAuthorized - before;
+      rows.push({ enabled, distinct, calls, cached, p50: median(latencies) });
+      process.stderr.write(
+        `cache ${enabled ? 'on' : 'off'}, ${distinct} distinct: ${calls} calls, ${cached} cached\n`,
+      );
+    } finally {
+      await sidecar.close();
+    }
+  }
+  return rows;
+}
+
 async function main() {
   const sidecar = await startSidecar();
   try {
     const door = await doorRows(sidecar);
     const engine = await engineRows(sidecar);
+    const cache = await cacheRows(sidecar);
     out(
       `## AVP benchmark (${new Date().toISOString().slice(0, 10)}, ${os.cpus()[0]?.model ?? 'cpu'}, ${os.availableParallelism()} cores)`,
     );
@@ -352,6 +426,15 @@ async function main() {
     for (const r of engine)
       out(
         `| ${r.name} | ${r.minBatchSize} | ${r.single.toFixed(0)} | ${r.batched.toFixed(1)} | ${r.cost.toFixed(2)} / ${r.costTop.toFixed(2)} | ${r.p50.toFixed(1)} |`,
+      );
+    out('');
+    out(
+      '| sidecar with an avp store, 1,000 decisions | distinct questions | AVP calls | served from cache | $ per million decisions (single calls) | p50 ms per decision |',
+    );
+    out('| --- | ---: | ---: | ---: | ---: | ---: |');
+    for (const r of cache)
+      out(
+        `| decision cache ${r.enabled ? 'on' : 'off'} | ${r.distinct} | ${r.calls} | ${r.cached} | ${((r.calls / 1000) * 5).toFixed(2)} | ${r.p50.toFixed(2)} |`,
       );
   } finally {
     sidecar.stop();

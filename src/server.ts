@@ -83,10 +83,19 @@ export async function startSidecar(
   const stores = createStoreRegistry(loaded, {
     ...options.avp,
     sliceStats: metrics.slices,
+    avpObserver: {
+      call: (event) => {
+        options.avp?.avpObserver?.call?.(event);
+        metrics.avp.call?.(event);
+      },
+      decisions: (event) => options.avp?.avpObserver?.decisions?.(event),
+      circuit: (event) => options.avp?.avpObserver?.circuit?.(event),
+    },
     avpSyncObserver: {
       sync: (event) => {
         options.avp?.avpSyncObserver?.sync?.(event);
         const { result } = event;
+        metrics.policyReload(event.store, !result.ok ? 'failure' : result.changed ? 'success' : 'unchanged');
         if (!result.ok)
           logger.error(
             { store: event.store, error: result.error },

@@ -78,6 +78,16 @@ describe('decisionKey', () => {
     expect(key(r)).not.toBe(key(base()));
   });
 
+  it('covers the token handed to an engine that maps tokens itself', () => {
+    const withToken = (value: string): EngineRequest => ({
+      ...base(),
+      token: { value, use: 'identity', context: {}, entities: [] },
+    });
+    expect(key(withToken('t1'))).not.toBe(key(base()));
+    expect(key(withToken('t1'))).not.toBe(key(withToken('t2')));
+    expect(key(withToken('t1'))).toBe(key(withToken('t1')));
+  });
+
   it('changes with the store name and the store version', () => {
     expect(key(base(), 'customers', 'v2')).not.toBe(key(base(), 'customers', 'v1'));
     expect(key(base(), 'internal', 'v1')).not.toBe(key(base(), 'customers', 'v1'));

@@ -44,15 +44,21 @@ export function canonicalJson(value: unknown): string {
 /**
  * The decision cache key: sha256 (base64) over everything a decision depends on — store name and
  * version, principal, action, resource, context and every entity passed to the engine (for token
- * callers these include the principal and its groups as derived from the token). Entities are
+ * callers these include the principal and its groups as derived from the token), plus the raw
+ * token for an engine that maps tokens itself (hashed, never kept). Entities are
  * order-insensitive: each is canonicalised and the list sorted. Hashing keeps a key at 44 bytes
  * whatever the size of the request.
  */
 export function decisionKey(store: string, storeVersion: string, request: EngineRequest): string {
   const entities = request.entities.map(canonicalJson).sort();
+  // An engine that maps the token itself (AVP with-token) may read claims the sidecar does not map:
+  // the token is then part of what the decision depends on. It only enters the hash.
+  const token = request.token
+    ? `,${JSON.stringify(request.token.use)},${JSON.stringify(request.token.value)}`
+    : '';
   const text =
     `[${JSON.stringify(store)},${JSON.stringify(storeVersion)},` +
     `${canonicalJson(request.principal)},${canonicalJson(request.action)},` +
-    `${canonicalJson(request.resource)},${canonicalJson(request.context)},[${entities.join(',')}]]`;
+    `${canonicalJson(request.resource)},${canonicalJson(request.context)},[${entities.join(',')}]${token}]`;
   return hash('sha256', text, 'base64');
 }

@@ -51,6 +51,7 @@ export class LocalStoreEngine implements StoreEngine {
   readonly engine = 'local';
   private current?: ActiveVersion;
   private generation = 0;
+  /** Formatted once per version: the pipeline reads status() on every request to key its cache. */
   private loadedAt?: string;
   private lastError?: string;
 

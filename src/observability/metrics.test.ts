@@ -77,4 +77,38 @@ describe('metrics', () => {
     for (const n of ['hits', 'misses', 'evictions'])
       expect(total(exp, `authz_cache_${n}_total`, { cache: 'tokens' })).toBe(1);
   });
+
+  it('counts AVP calls and reads circuit states from the stores', async () => {
+    const statuses: StoreStatus[] = [
+      { name: 'remote', engine: 'avp', ready: true, version: 'avp:ps-1', circuit: 'open' },
+      { name: 'local', engine: 'local', ready: true, version: 'v1' },
+    ];
+    const m = createMetrics({ callerTypes: [], defaultMetrics: false, stores: { statuses: () => statuses } });
+    m.avp.call?.({ store: 'remote', operation: 'IsAuthorized', outcome: 'ok', durationSeconds: 0.02 });
+    m.avp.call?.({ store: 'remote', operation: 'IsAuthorized', outcome: 'circuit_open', durationSeconds: 0 });
+    const exp = await read(m);
+    expect(total(exp, 'authz_avp_calls_total', { store: 'remote', outcome: 'ok' })).toBe(1);
+    expect(total(exp, 'authz_avp_calls_total', { outcome: 'circuit_open' })).toBe(1);
+    expect(total(exp, 'authz_avp_call_duration_seconds_count', { store: 'remote' })).toBe(1);
+    const circuit = exp.samples.filter((s) => s.name === 'authz_avp_circuit_state');
+    expect(circuit.map((s) => `${s.labels.store} ${s.labels.state} ${s.value}`).sort()).toEqual([
+      'remote closed 0',
+      'remote half-open 0',
+      'remote open 1',
+    ]);
+  });
+
+  it('counts policies evaluated and slice cache results', async () => {
+    const m = createMetrics({ callerTypes: [], defaultMetrics: false });
+    m.slices.onDecision('tenants', 3, 'hit');
+    m.slices.onDecision('tenants', 4, 'miss');
+    m.slices.onDecision('small', 27, 'none');
+    m.slices.onCacheSize('tenants', 1);
+    const exp = await read(m);
+    expect(total(exp, 'authz_policies_evaluated_count', { store: 'tenants' })).toBe(2);
+    expect(total(exp, 'authz_policies_evaluated_sum', { store: 'small' })).toBe(27);
+    expect(total(exp, 'authz_slice_cache_hits_total', { store: 'tenants' })).toBe(1);
+    expect(total(exp, 'authz_slice_cache_hits_total', { store: 'small' }) + total(exp, 'authz_slice_cache_misses_total', { store: 'small' })).toBe(0);
+    expect(total(exp, 'authz_slice_cache_size', { store: 'tenants' })).toBe(1);
+  });
 });

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { AvpObserver } from '../engines/avp.js';
 import type { StoreStatus } from '../engines/engine.js';
 import type { SliceStats } from '../engines/slicing/stats.js';
 import { ERROR_CODES, isTokenErrorCode } from '../errors.js';
@@ -44,6 +45,8 @@ export interface Metrics {
   httpRequest(route: string, method: string, status: number): void;
   /** Decision log lines dropped because the log's buffer was full. */
   decisionLogDropped(): void;
+  /** Hooks of the remote AVP engine: call outcomes and latency (circuit state is read from status()). */
+  readonly avp: AvpObserver;
   /**
    * Scope slicing (the local and avp-sync engines): policies evaluated per decision
    * (`authz_policies_evaluated`) and the slice caches (`authz_slice_cache_*`).
@@ -78,6 +81,11 @@ export function decisionSource(d: Decision): 'cache' | 'engine' | 'none' {
   if (d.cached) return 'cache';
   return d.reason ? 'none' : 'engine';
 }
+
+/** Buckets for remote AVP calls: 5 ms to 10 s. */
+const AVP_CALL_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+const CIRCUIT_STATES = ['closed', 'open', 'half-open'] as const;
 
 /** Remembers the child of each label combination, so the hot path skips prom-client's label hashing. */
 function children<C>(make: (...values: string[]) => C): (...values: string[]) => C {
@@ -191,6 +199,30 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     registers,
   });
 
+  const avpCalls = new Counter({
+    name: 'authz_avp_calls_total',
+    help: 'Call attempts to Amazon Verified Permissions by store, operation and outcome (circuit_open: refused locally).',
+    labelNames: ['store', 'operation', 'outcome'] as const,
+    registers,
+  });
+  const avpCallDuration = new Histogram({
+    name: 'authz_avp_call_duration_seconds',
+    help: 'Duration of call attempts to Amazon Verified Permissions, by store and operation.',
+    labelNames: ['store', 'operation'] as const,
+    buckets: AVP_CALL_BUCKETS,
+    registers,
+  });
+  new Gauge({
+    name: 'authz_avp_circuit_state',
+    help: 'The circuit breaker of each remote store: 1 for its current state (closed, open, half-open), 0 for the others.',
+    labelNames: ['store', 'state'] as const,
+    registers,
+    collect() {
+      for (const st of deps.stores?.statuses() ?? [])
+        if (st.circuit)
+          for (const s of CIRCUIT_STATES) this.set({ store: st.name, state: s }, s === st.circuit ? 1 : 0);
+    },
+  });
   const policiesEvaluated = new Histogram({
     name: 'authz_policies_evaluated',
     help: 'Policies Cedar evaluated per local decision, by store: the slice size when the store slices, else every policy.',
@@ -260,6 +292,12 @@ export function createMetrics(deps: MetricsDeps): Metrics {
       httpChild(route, HTTP_METHODS.has(method) ? method : 'other', String(status)).inc();
     },
     decisionLogDropped: () => logDropped.inc(),
+    avp: {
+      call({ store, operation, outcome, durationSeconds }) {
+        avpCalls.labels(store, operation, outcome).inc();
+        if (outcome !== 'circuit_open') avpCallDuration.labels(store, operation).observe(durationSeconds);
+      },
+    },
     slices: {
       onDecision(store, policies, cache) {
         evaluatedChild(store).observe(policies);

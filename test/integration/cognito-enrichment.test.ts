@@ -25,6 +25,7 @@ import {
 import { cognitoClient, createPool, logIn, type Pool, type Tokens } from '../support/cognito.js';
 import { makeKey, nowSeconds, sign, type TestKey } from '../support/keys.js';
 import { startCognitoLocal, waitFor, type CognitoLocal } from '../support/peers.js';
+import { find, scrape, total } from '../support/prometheus.js';
 import { getJson, REPO_ROOT, startTestSidecar } from '../support/sidecar.js';
 
 /**
@@ -425,5 +426,23 @@ describe('the Cognito API stopped', () => {
     expect((await getJson(`${shared.url}/readyz`)).status).toBe(200);
     const perTenantRes = await authorize(perTenant.url, tokens.gina!.accessToken, view);
     expect(perTenantRes.json).toMatchObject({ decision: 'DENY', reason: 'enrichment_failed' });
+  });
+
+  it('every lookup, hit, unknown and failure was counted in /metrics (authz_identity_lookups_total)', async () => {
+    const metrics = await scrape(shared.url);
+    const n = (kind: string, outcome: string) =>
+      total(metrics, 'authz_identity_lookups_total', { kind, outcome });
+    expect(n('user', 'lookup')).toBeGreaterThanOrEqual(6); // six users were looked up at least once
+    expect(n('user', 'hit')).toBeGreaterThanOrEqual(1);
+    expect(n('user', 'unknown')).toBeGreaterThanOrEqual(1); // the deleted user
+    expect(n('user', 'failure')).toBeGreaterThanOrEqual(7); // Cognito stopped
+    expect(n('client', 'lookup')).toBeGreaterThanOrEqual(1);
+    expect(n('client', 'unknown')).toBeGreaterThanOrEqual(2); // never registered, then deleted
+    // Bounded labels only: never a user name or client id.
+    for (const s of find(metrics, 'authz_identity_lookups_total')) {
+      expect(Object.keys(s.labels).sort()).toEqual(['kind', 'outcome']);
+      expect(['user', 'client']).toContain(s.labels.kind);
+      expect(['hit', 'lookup', 'unknown', 'failure']).toContain(s.labels.outcome);
+    }
   });
 });

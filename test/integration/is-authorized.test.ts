@@ -355,7 +355,14 @@ describe('/healthz and /readyz', () => {
     }
     // Static policies plus template links: customers has 7 static policies and 2 links.
     const count = Object.fromEntries(body.stores.map((s) => [s.name, s.policies]));
-    expect(count).toMatchObject({ api: 8, customers: 9, internal: 4, services: 4 });
+    expect(count).toMatchObject({
+      api: 8,
+      customers: 9,
+      internal: 4,
+      services: 4,
+      'tenant-acme': 6,
+      'tenant-globex': 7,
+    });
     expect(Object.keys(count).sort()).toEqual(sampleStores());
   });
 

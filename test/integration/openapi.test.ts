@@ -168,6 +168,17 @@ describe('openapi.yaml is a valid OpenAPI 3.1 document', () => {
     const { cached: _cached, ...missing } = good;
     expect(check(missing)).not.toEqual([]);
     expect(validator.check(decision, { status: 200, contentType: 'text/plain', body: good })).not.toEqual([]);
+
+    // /v1/authorize: principal and callerType are required, except on a DENY enrichment_failed.
+    const authorized = validator.responseFor('/v1/authorize', 'post', 200);
+    const checkAuthorize = (body: unknown) =>
+      validator.check(authorized, { status: 200, contentType: 'application/json', body });
+    const who = { principal: { type: 'Payments::Service', id: 'fraud-svc' }, callerType: 'service' };
+    expect(checkAuthorize({ ...good, ...who })).toEqual([]);
+    expect(checkAuthorize(good)).not.toEqual([]);
+    const enrichmentFailed = { ...good, decision: 'DENY', reason: 'enrichment_failed', message: 'down' };
+    expect(checkAuthorize(enrichmentFailed)).toEqual([]);
+    expect(checkAuthorize({ ...enrichmentFailed, reason: 'no_store' })).not.toEqual([]);
   });
 });
 

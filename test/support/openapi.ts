@@ -76,7 +76,8 @@ export class ResponseValidator {
   private readonly cache = new Map<Json, ValidateFunction>();
 
   constructor(readonly spec: Spec) {
-    this.ajv = new Ajv2020({ allErrors: true, strict: true });
+    // strictRequired is off: an `if`/`else` branch may require properties declared beside it.
+    this.ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false });
     addFormats(this.ajv);
     this.ajv.addVocabulary(OPENAPI_KEYWORDS);
     const schemas = (spec.components as { schemas?: Json } | undefined)?.schemas ?? {};

@@ -6,14 +6,16 @@ import type { Registry } from 'prom-client';
 export const UNMATCHED_ROUTE = 'unmatched';
 
 /**
- * The route pattern that answered (`/v1/is-authorized`, `/users/:id`), never the raw path: the
- * last matched route that is not a wildcard middleware.
+ * The route pattern of the request (`/v1/is-authorized`, `/users/:id`, `/ext-authz/*`), never the
+ * raw path: the last matched route whose handler is not a middleware. Like hono's own route
+ * helper, a handler that takes `next` (two parameters) counts as middleware. A request answered
+ * by a middleware before its handler (a 413) still gets its route's pattern.
  */
 export function routeLabel(c: Context): string {
   const routes = matchedRoutes(c);
   for (let i = routes.length - 1; i >= 0; i--) {
     const r = routes[i]!;
-    if (!(r.method === 'ALL' && r.path.endsWith('*'))) return r.path;
+    if (r.handler.length < 2) return r.path;
   }
   return UNMATCHED_ROUTE;
 }
