@@ -108,7 +108,10 @@ describe('metrics', () => {
     expect(total(exp, 'authz_policies_evaluated_count', { store: 'tenants' })).toBe(2);
     expect(total(exp, 'authz_policies_evaluated_sum', { store: 'small' })).toBe(27);
     expect(total(exp, 'authz_slice_cache_hits_total', { store: 'tenants' })).toBe(1);
-    expect(total(exp, 'authz_slice_cache_hits_total', { store: 'small' }) + total(exp, 'authz_slice_cache_misses_total', { store: 'small' })).toBe(0);
+    expect(
+      total(exp, 'authz_slice_cache_hits_total', { store: 'small' }) +
+        total(exp, 'authz_slice_cache_misses_total', { store: 'small' }),
+    ).toBe(0);
     expect(total(exp, 'authz_slice_cache_size', { store: 'tenants' })).toBe(1);
   });
 });
