@@ -28,7 +28,7 @@ export interface SampledRequest {
 export function tenantId(i: number): string;
 export function generateTenantStore(
   dir: string,
-  options: { tenants: number; schema?: boolean; staticHierarchy?: boolean },
+  options: { tenants: number; schema?: boolean; staticHierarchy?: boolean; tenantPolicies?: boolean },
 ): GeneratedStore;
 export function rng(seed: number): Rng;
 export function sampleRequest(

@@ -4,7 +4,7 @@
 // forbids and action groups (two levels deep). Tests and the scale benchmark generate 10 / 1,000 /
 // 10,000-tenant stores with it into temporary folders.
 //
-//   node scripts/gen-tenants.mjs <dir> [--tenants N] [--no-schema] [--static-hierarchy]
+//   node scripts/gen-tenants.mjs <dir> [--tenants N] [--no-schema] [--static-hierarchy] [--links-only]
 //
 // It also exports `sampleRequest`, a seeded generator of requests against such a store (valid ones,
 // cross-tenant ones, unknown actions, action groups, missing and duplicate entities…).
@@ -133,7 +133,7 @@ permit (principal, action == ${lit('Action', 'List')}, resource)
 when { ${lit('Tenant', 'global')}.plan == "open" && principal.tenant == resource.tenant };
 `;
 
-function tenantPolicies(i) {
+function policiesOfTenant(i) {
   const t = tenantId(i);
   const out = [];
   if (hasAdminPolicies(i)) {
@@ -226,9 +226,13 @@ const STATIC_ENTITIES = [
  * entities.json instead. `staticHierarchy: true` puts every tenant's tenant, groups and folders in
  * entities.json (6 entities per tenant); by default requests carry them, as AVP callers do.
  * @param {string} dir
- * @param {{ tenants: number, schema?: boolean, staticHierarchy?: boolean }} options
+ * `tenantPolicies: false` leaves out the per-tenant static policies (only the links grow with N).
+ * @param {{ tenants: number, schema?: boolean, staticHierarchy?: boolean, tenantPolicies?: boolean }} options
  */
-export function generateTenantStore(dir, { tenants, schema = true, staticHierarchy = false }) {
+export function generateTenantStore(
+  dir,
+  { tenants, schema = true, staticHierarchy = false, tenantPolicies = true },
+) {
   mkdirSync(dir, { recursive: true });
   const entities = [...STATIC_ENTITIES];
   if (!schema) {
@@ -240,7 +244,7 @@ export function generateTenantStore(dir, { tenants, schema = true, staticHierarc
   for (let i = 0; i < tenants; i++) {
     if (staticHierarchy) entities.push(...tenantEntities(i));
     links.push(...tenantLinks(i));
-    const text = tenantPolicies(i);
+    const text = tenantPolicies ? policiesOfTenant(i) : '';
     if (text) perTenant.push(text);
   }
   if (schema) writeFileSync(path.join(dir, 'schema.cedarschema'), SCHEMA);
@@ -404,7 +408,7 @@ if (isMain) {
   const dir = args.find((a, i) => !a.startsWith('--') && !(n >= 0 && i === n + 1));
   if (!dir || !Number.isInteger(tenants) || tenants < 1) {
     console.error(
-      'usage: node scripts/gen-tenants.mjs <dir> [--tenants N] [--no-schema] [--static-hierarchy]',
+      'usage: node scripts/gen-tenants.mjs <dir> [--tenants N] [--no-schema] [--static-hierarchy] [--links-only]',
     );
     process.exit(2);
   }
@@ -412,6 +416,7 @@ if (isMain) {
     tenants,
     schema: !args.includes('--no-schema'),
     staticHierarchy: args.includes('--static-hierarchy'),
+    tenantPolicies: !args.includes('--links-only'),
   });
   console.log(JSON.stringify(out));
 }

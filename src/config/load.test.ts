@@ -41,7 +41,7 @@ const DEFAULTS = {
     batchLimit: 30,
   },
   policies: { dir: 'policies', watch: true, reloadDebounceMs: 150 },
-  slicing: { default: 'auto', autoThreshold: 200, cacheSize: 2_000, wasmMemoryMiB: 64 },
+  slicing: { default: 'auto', autoThreshold: 200, cacheSize: 2_000, wasmMemoryMiB: 'auto' },
   issuers: [],
   routes: [],
   dev: {},

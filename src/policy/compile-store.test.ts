@@ -2,8 +2,16 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import '../cedar/v8-flags.js';
+import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { LocalStoreEngine } from '../engines/local.js';
-import { compileStore, formatProblem, StoreLoadError } from './compile-store.js';
+import {
+  compileStore,
+  formatProblem,
+  inFileOrder,
+  splitStatements,
+  StoreLoadError,
+} from './compile-store.js';
 import { readStoreFiles } from './read-store.js';
 import type { CompiledStore } from './types.js';
 
@@ -463,5 +471,180 @@ describe('compileStore: version', () => {
     expect(load(dir).version).toBe(before);
     writeFiles(dir, { 'tests.yaml': 'cases: [1]\n' });
     expect(load(dir).version).toBe(before);
+  });
+});
+
+// Files of more than 100 statements are parsed in chunks (faster: wasm has no on-stack
+// replacement). Ids, offsets, errors and their locations must be exactly those of one parse.
+describe('compileStore: large policy files (parsed in chunks)', () => {
+  /** Builds a file statement by statement, remembering each one's text, byte offset and line. */
+  function fileOf(statements: { before: string; text: string }[]) {
+    let content = '';
+    const placed = statements.map(({ before, text }) => {
+      content += before;
+      const at = {
+        text,
+        offset: Buffer.byteLength(content, 'utf8'),
+        line: content.split(/\r\n|\r|\n/).length,
+      };
+      content += text;
+      return at;
+    });
+    return { content, placed };
+  }
+
+  /** Statements with strings and comments full of `;`, `//` and quotes, templates and @ids mixed in. */
+  function tricky(n: number, newline = '\n') {
+    return Array.from({ length: n }, (_, i) => {
+      const before =
+        i % 3 === 0
+          ? `${newline}// policy ${i}; "unclosed quote; permit (principal, action, resource);${newline}`
+          : i % 3 === 1
+            ? `${newline}${newline}  `
+            : newline;
+      const id = i % 11 === 5 ? `@id("named;${i}//") ` : '';
+      const scope =
+        i % 7 === 3
+          ? `principal == ?principal, action, resource`
+          : `principal == User::"u${i};é//", action, resource`;
+      const text =
+        `${id}${i % 2 ? 'forbid' : 'permit'} (${scope})${newline}` +
+        `when { context.note != "${i}; // \\" ; \\u{3b}" && context.n != ${i} };`;
+      return { before, text };
+    });
+  }
+
+  const idOf = (i: number, text: string) => (text.startsWith('@id(') ? `named;${i}//` : `p.cedar#${i}`);
+
+  it('cuts only after a `;` token: never in a string or a comment (ended by \\n or \\r)', () => {
+    const text =
+      '@id("a;b") permit(principal, action, resource) when { context.s like "x;//y" };\n' +
+      '// a comment; with "quotes\n' +
+      'forbid(principal, action, resource) when { context.t == "\\";" };\r' +
+      '// a comment ended by CR; "\rpermit(principal, action, resource) when { ";" == "" };\n' +
+      'permit(principal, action, resource);';
+    expect(splitStatements(text, 1)).toEqual([
+      '@id("a;b") permit(principal, action, resource) when { context.s like "x;//y" };',
+      '\n// a comment; with "quotes\nforbid(principal, action, resource) when { context.t == "\\";" };',
+      '\r// a comment ended by CR; "\rpermit(principal, action, resource) when { ";" == "" };',
+      '\npermit(principal, action, resource);',
+    ]);
+    expect(splitStatements(text, 2).join('')).toBe(text);
+    const parts = cedar.policySetTextToParts(text);
+    expect(parts.type === 'success' && parts.policies).toHaveLength(4);
+  });
+
+  it.each([
+    ['\\n', '\n'],
+    ['\\r\\n', '\r\n'],
+    ['\\r', '\r'],
+  ])(
+    'gives ids <file>#<n> in file order, with each text and offset, over 250 statements (%s)',
+    (_name, nl) => {
+      const statements = tricky(250, nl);
+      const { content, placed } = fileOf(statements);
+      const store = load(storeDir({ 'p.cedar': content }));
+      const whole = cedar.policySetTextToParts(content);
+      if (whole.type !== 'success') throw new Error('the test file must parse');
+      expect(Object.keys(store.policies).length + Object.keys(store.templates).length).toBe(250);
+      for (const [i, p] of placed.entries()) {
+        const id = idOf(i, p.text);
+        expect(store.sources[id]).toEqual({ file: 'p.cedar', offset: p.offset, text: p.text });
+        expect((i % 7 === 3 ? store.templates : store.policies)[id]).toBe(p.text);
+      }
+      // The same parts as one parse of the whole file.
+      expect(Object.values(store.policies).sort()).toEqual([...whole.policies].sort());
+      expect(Object.values(store.templates).sort()).toEqual([...whole.policy_templates].sort());
+    },
+  );
+
+  it('decides with the policy each id names', async () => {
+    const statements = Array.from({ length: 150 }, (_, i) => ({
+      before: i ? '\n' : '',
+      text: `${i === 120 ? 'forbid' : 'permit'} (principal == User::"u${i}", action, resource);`,
+    }));
+    const dir = storeDir({ 'p.cedar': fileOf(statements).content });
+    const engine = new LocalStoreEngine('test', dir, {
+      slicing: { mode: 'off', autoThreshold: 0, cacheSize: 10 },
+    });
+    engine.load();
+    const ask = (user: string) => ({
+      principal: { type: 'User', id: user },
+      action: { type: 'Action', id: 'a' },
+      resource: { type: 'Doc', id: 'd' },
+      context: {},
+      entities: [],
+    });
+    const [u7, u120, u101] = await engine.decide([ask('u7'), ask('u120'), ask('u101')]);
+    expect(u7).toMatchObject({ allow: true, determiningPolicies: ['p.cedar#7'] });
+    expect(u120).toMatchObject({ allow: false, determiningPolicies: ['p.cedar#120'] });
+    expect(u101).toMatchObject({ allow: true, determiningPolicies: ['p.cedar#101'] });
+  });
+
+  it('reports a syntax error in a late chunk at Cedar’s line and column', () => {
+    const statements = tricky(250);
+    // Statement 230 (the third chunk) is broken: `when { ) }`.
+    statements[230] = {
+      before: '\n// broken; "\n',
+      text: 'permit (principal, action, resource) when { ) };',
+    };
+    const { content, placed } = fileOf(statements);
+    const problems = problemsOf({ 'p.cedar': content });
+    expect(problems).toEqual([expect.stringMatching(new RegExp(`^p\\.cedar:${placed[230]!.line}:45: `))]);
+    // Exactly what one parse of the whole file says.
+    const whole = cedar.policySetTextToParts(content);
+    expect(whole.type).toBe('failure');
+    if (whole.type === 'failure') expect(problems[0]).toContain(whole.errors[0]!.message);
+  });
+
+  it('reports an unclosed string in a late chunk as one parse does', () => {
+    const statements = tricky(250);
+    statements[240] = { before: '\n', text: 'permit (principal, action, resource) when { "a\\\n;" == "" };' };
+    const { content, placed } = fileOf(statements);
+    const problems = problemsOf({ 'p.cedar': content });
+    expect(problems).toEqual([
+      expect.stringMatching(new RegExp(`^p\\.cedar:${placed[240]!.line}:\\d+: .*invalid token`)),
+    ]);
+  });
+
+  it('locates a validation error and a duplicate id in a late chunk', () => {
+    const statements = Array.from({ length: 300 }, (_, i) => ({
+      before: i % 2 ? '\n// "; \n' : '\n',
+      text: `permit (principal, action == App::Action::"read", resource) when { "${i};//" != "" };`,
+    }));
+    statements[263] = {
+      before: '\n',
+      text: 'permit (principal, action == App::Action::"read", resource)\nwhen { resource.owner == 3 };',
+    };
+    statements[281] = { before: '\n', text: '@id("p.cedar#7") permit (principal, action, resource);' };
+    const { content, placed } = fileOf(statements);
+    expect(problemsOf({ 'schema.cedarschema': SCHEMA, 'p.cedar': content })).toEqual([
+      expect.stringMatching(
+        new RegExp(`^p\\.cedar:${placed[281]!.line}:1: duplicate policy id "p\\.cedar#7"`),
+      ),
+    ]);
+    statements[281] = { before: '\n', text: 'permit (principal, action, resource);' };
+    const second = fileOf(statements);
+    expect(problemsOf({ 'schema.cedarschema': SCHEMA, 'p.cedar': second.content })).toEqual([
+      expect.stringMatching(
+        new RegExp(`^p\\.cedar:${second.placed[263]!.line + 1}:8: policy "p\\.cedar#263": `),
+      ),
+    ]);
+  });
+
+  it('falls back to parsing statement by statement should the texts not match', () => {
+    const { content, placed } = fileOf(tricky(30, '\r\n'));
+    const parts = cedar.policySetTextToParts(content);
+    if (parts.type !== 'success') throw new Error('the test file must parse');
+    const expected = placed.map((p, i) => ({
+      kind: i % 7 === 3 ? 'template' : 'policy',
+      text: p.text,
+      offset: p.offset,
+    }));
+    expect(inFileOrder(content, parts)).toEqual(expected);
+    // Parts that match no statement (say, were Cedar to print them differently): each statement alone.
+    expect(
+      inFileOrder(content, { policies: parts.policies.map((t) => `${t} `), policy_templates: [] }),
+    ).toEqual(expected);
   });
 });

@@ -11,7 +11,7 @@ import { AvpStoreEngine, type AvpObserver } from '../engines/avp.js';
 import { AvpSyncStoreEngine, type AvpSyncObserver } from '../engines/avp-sync.js';
 import { LocalStoreEngine, type ReloadResult } from '../engines/local.js';
 import type { SliceStats } from '../engines/slicing/stats.js';
-import { reserveWasmMemory } from '../engines/slicing/wasm-memory.js';
+import { reserveWasmMemory, wasmReserveBytes } from '../engines/slicing/wasm-memory.js';
 import type { SlicingMode } from '../config/schema.js';
 import { listStoreDirs } from './read-store.js';
 import { watchStoreDir } from './watch.js';
@@ -60,8 +60,9 @@ export function createStoreRegistry(loaded: LoadedConfig, options: StoreRegistry
   const stopWatching: (() => void)[] = [];
 
   // Grown once, when the first store slices: filling slice caches then does not grow it step by step.
-  const reserveIfSliced = (store: LocalStoreEngine) => {
-    if (store.sliced) reserveWasmMemory(config.slicing.wasmMemoryMiB * 1_048_576);
+  const reserveBytes = wasmReserveBytes(config.slicing);
+  const reserveIfSliced = (store: { sliced: boolean }) => {
+    if (store.sliced) reserveWasmMemory(reserveBytes);
   };
 
   const addLocal = (name: string, dir: string, slicing: SlicingMode) => {
@@ -123,7 +124,7 @@ export function createStoreRegistry(loaded: LoadedConfig, options: StoreRegistry
             staticEntities: readEntitiesFile(loaded, name, s.entitiesFile),
             observer: {
               sync: (event) => {
-                if (engine.sliced) reserveWasmMemory(config.slicing.wasmMemoryMiB * 1_048_576);
+                reserveIfSliced(engine);
                 options.avpSyncObserver?.sync?.(event);
               },
             },

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configFromObject } from '../../src/config/index.js';
+import { wasmReserveBytes } from '../../src/engines/slicing/wasm-memory.js';
 import { createStoreRegistry } from '../../src/policy/registry.js';
 import { generateTenantStore } from '../../scripts/gen-tenants.mjs';
 import { tempDir } from '../support/slicing.js';
@@ -26,14 +27,26 @@ async function slicedStores(raw: Record<string, unknown>): Promise<Record<string
 }
 
 describe('slicing config', () => {
-  it('defaults: auto above 200 policies, a bounded cache, 64 MiB of wasm memory', () => {
+  it('defaults: auto above 200 policies, a bounded cache, wasm memory sized from it', () => {
     const { config } = configFromObject({}, tmp.dir);
     expect(config.slicing).toEqual({
       default: 'auto',
       autoThreshold: 200,
       cacheSize: 2000,
-      wasmMemoryMiB: 64,
+      wasmMemoryMiB: 'auto',
     });
+  });
+
+  it('reserves the wasm memory a full slice cache takes, or as configured', () => {
+    const slicing = (raw: Record<string, unknown>) =>
+      configFromObject({ slicing: raw }, tmp.dir).config.slicing;
+    expect(wasmReserveBytes(slicing({}))).toBe(2_000 * 20 * 1024);
+    expect(wasmReserveBytes(slicing({ cacheSize: 10_000 }))).toBe(10_000 * 20 * 1024);
+    expect(wasmReserveBytes(slicing({ wasmMemoryMiB: 16 }))).toBe(16 * 1_048_576);
+    expect(wasmReserveBytes(slicing({ cacheSize: 50_000, wasmMemoryMiB: 0 }))).toBe(0);
+    expect(wasmReserveBytes(slicing({ cacheSize: 1_000_000 }))).toBe(2_048 * 1_048_576);
+    expect(() => slicing({ wasmMemoryMiB: 4_096 })).toThrow(/slicing\.wasmMemoryMiB/);
+    expect(() => slicing({ wasmMemoryMiB: 'lots' })).toThrow(/slicing\.wasmMemoryMiB/);
   });
 
   it('rejects unknown modes and keys', () => {
