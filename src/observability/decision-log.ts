@@ -1,5 +1,4 @@
 import { fstatSync, mkdirSync, openSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { pino } from 'pino';
 import { uidKey, type CedarValue, type EntityUid } from '../cedar/types.js';
@@ -195,8 +194,8 @@ export interface OwnedSink extends LogSink {
 
 /**
  * Opens `stdout`, `stderr` or a file (appended, folders created). A pipe or socket (a container's
- * stdout, read by the log collector) is written as a non-blocking libuv stream; anything else (a
- * file, a terminal) through an asynchronous sonic-boom destination. Either way a full destination
+ * stdout, read by the log collector) is written through Node's own non-blocking `process.stdout`
+ * (or `stderr`); anything else (a file, a terminal) through an asynchronous sonic-boom destination. Either way a full destination
  * never blocks the event loop. Not sonic-boom for pipes: its writes run on libuv's thread pool as
  * blocking write(2) calls, so with a stalled collector a thread stays stuck in write() and the
  * process cannot exit (process.exit joins the pool) — SIGTERM would hang until SIGKILL. A file
@@ -217,7 +216,8 @@ export function openLogSink(destination: string, onError: (err: Error) => void):
     }
   }
   const stat = fstatSync(fd);
-  if (stat.isFIFO() || stat.isSocket()) return streamSink(fd, onError);
+  if (fd <= 2 && (stat.isFIFO() || stat.isSocket()))
+    return streamSink(fd === 1 ? process.stdout : process.stderr, onError);
   const boom = pino.destination({ dest: fd, sync: false });
   let reported = false;
   boom.on('error', (err: Error) => {
@@ -244,30 +244,34 @@ export function openLogSink(destination: string, onError: (err: Error) => void):
   };
 }
 
-/** A pipe or socket as a libuv stream: writes never block a thread, and closing can abandon them. */
-function streamSink(fd: number, onError: (err: Error) => void): OwnedSink {
-  const socket = new net.Socket({ fd, readable: false, writable: true });
+/**
+ * stdout or stderr when it is a pipe or socket: Node's own stream, a non-blocking libuv pipe whose
+ * writes never hold a thread. Shared with the rest of the process, so it is never closed: closing
+ * waits until what is queued has been written, or the timeout (a collector that never reads again
+ * is given up, and the process can still exit).
+ */
+function streamSink(stream: NodeJS.WriteStream, onError: (err: Error) => void): OwnedSink {
   let reported = false;
-  socket.on('error', (err: Error) => {
-    // EPIPE: the reader went away; later writes throw and are counted as dropped.
+  const onStreamError = (err: Error) => {
+    // EPIPE: the reader went away; later writes fail and their lines are lost.
     if (!reported) onError(err);
     reported = true;
-  });
+  };
+  stream.on('error', onStreamError);
   return {
-    write: (chunk) => socket.write(chunk),
-    once: (event, listener) => socket.once(event, listener),
+    write: (chunk) => stream.write(chunk),
+    once: (event, listener) => stream.once(event, listener),
     close: (timeoutMs = 2_000) =>
       new Promise<void>((resolve) => {
-        // A collector that never reads again is given up after the timeout: destroying the
-        // stream drops what it still holds, and the process can exit.
-        const timer = setTimeout(() => {
-          socket.destroy();
-          resolve();
-        }, timeoutMs);
-        socket.end(() => {
+        const done = () => {
           clearTimeout(timer);
+          stream.off('error', onStreamError);
+          stream.off('drain', done);
           resolve();
-        });
+        };
+        const timer = setTimeout(done, timeoutMs);
+        if (stream.writableLength === 0) done();
+        else stream.once('drain', done);
       }),
   };
 }
