@@ -96,9 +96,9 @@ function load(opts) {
 
 /**
  * The memory bound the sidecar promises with the default caches (10,000 decisions, 10,000 tokens):
- * Node's baseline (~70 MiB) plus cedar-wasm's memory plus both caches full, with headroom.
+ * the container limit of deploy/kubernetes/sidecar.yaml, so the benchmark checks the manifest.
  */
-const RSS_BOUND_MIB = 256;
+const RSS_BOUND_MIB = 384;
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -329,8 +329,9 @@ async function main() {
     }
   }
 
-  // p99 at a fixed 2,000 req/s, uncached.
+  // p99 at a fixed 2,000 req/s: uncached (a unique resource each time) and cached (one request).
   const fixed = [];
+  const fixedCached = [];
   for (let round = 1; round <= ROUNDS; round++) {
     const r = await load({
       url: `${base}/v1/authorize`,
@@ -341,6 +342,18 @@ async function main() {
       requests: [{ setupRequest: (req) => ({ ...req, body: JSON.stringify(item(`fixed-${counter++}`)) }) }],
     });
     fixed.push(r.latency.p99);
+    const c = await load({
+      url: `${base}/v1/authorize`,
+      method: 'POST',
+      headers: authHeaders(alice),
+      connections: 20,
+      overallRate: 2000,
+      body,
+    });
+    fixedCached.push(c.latency.p99);
+    process.stderr.write(
+      `round ${round} at 2,000 req/s: p99 uncached ${r.latency.p99} ms, cached ${c.latency.p99} ms\n`,
+    );
   }
 
   // Memory under a flood of unique requests and unique tokens.
@@ -393,9 +406,14 @@ async function main() {
     },
     {
       // autocannon's histogram counts whole milliseconds: 0 is every request under 1 ms.
-      name: 'p99 < 1 ms at 2,000 req/s (uncached)',
+      name: 'p99 < 1 ms at 2,000 req/s, uncached',
       measured: p99Fixed === 0 ? '< 1 ms' : `${p99Fixed} ms`,
       met: p99Fixed === 0,
+    },
+    {
+      name: 'p99 < 1 ms at 2,000 req/s, cached',
+      measured: median(fixedCached) === 0 ? '< 1 ms' : `${median(fixedCached)} ms`,
+      met: median(fixedCached) === 0,
     },
     {
       name: `RSS ≤ ${RSS_BOUND_MIB} MiB through the flood of unique requests and tokens`,
@@ -421,7 +439,7 @@ the gRPC row is loaded by a grpc-js client with ${CONNECTIONS} calls in flight, 
 | --- | ---: | ---: | ---: | ---: | ---: |
 ${table.join('\n')}
 
-- p99 at a fixed 2,000 req/s (unique resource per request, uncached), median of ${ROUNDS}: **${median(fixed) === 0 ? '< 1' : median(fixed)} ms**. autocannon's latency histogram has whole-millisecond buckets, so 0 means under 1 ms (rounds: ${fixed.join(', ')} ms).
+- p99 at a fixed 2,000 req/s (20 connections), median of ${ROUNDS}: uncached (unique resource per request) **${median(fixed) === 0 ? '< 1' : median(fixed)} ms** (rounds: ${fixed.join(', ')}), cached **${median(fixedCached) === 0 ? '< 1' : median(fixedCached)} ms** (rounds: ${fixedCached.join(', ')}). autocannon's latency histogram has whole-millisecond buckets, so 0 means under 1 ms.
 - Memory: RSS ${mb(rssBefore)} before a flood of ${Number(opts.flood).toLocaleString('en-US')} unique requests (${(counter - floodStart).toLocaleString('en-US')} sent) and ${tokens.length.toLocaleString('en-US')} unique tokens; peak ${mb(peak)}, after ${mb(rssAfter)}.
 
 ## Targets

@@ -311,6 +311,38 @@ describe('the AVP door', () => {
     expect(err.fieldList?.[0]).toEqual({ path: 'requests', message: 'must hold at most 30 requests' });
   });
 
+  it('a body over server.bodyLimitBytes is a ValidationException, declared or streamed', async () => {
+    const body = JSON.stringify({
+      policyStoreId: CUSTOMERS_ID,
+      principal: user('alice'),
+      action: action('ViewAccount'),
+      resource: account('acme-ops'),
+      context: { contextMap: { pad: { string: 'x'.repeat(1_100_000) } } },
+    });
+    const headers = {
+      'content-type': 'application/x-amz-json-1.0',
+      'x-amz-target': 'VerifiedPermissions.IsAuthorized',
+    };
+    const bytes = new TextEncoder().encode(body);
+    const streamed = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < bytes.length; i += 65_536) controller.enqueue(bytes.slice(i, i + 65_536));
+        controller.close();
+      },
+    });
+    for (const init of [
+      { method: 'POST', headers, body },
+      { method: 'POST', headers, body: streamed, duplex: 'half' },
+    ]) {
+      const res = await fetch(`${sidecar.avpUrl}/`, init as RequestInit);
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({
+        __type: expect.stringContaining('ValidationException'),
+        message: 'The request body is larger than 1048576 bytes.',
+      });
+    }
+  });
+
   it('an invalid token is a ValidationException on the token field, never a decision', async () => {
     const err = await rejection(
       client.send(

@@ -1,6 +1,6 @@
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
-import { isTokenErrorCode } from '../../errors.js';
+import { AuthzError, isTokenErrorCode } from '../../errors.js';
+import { limitBody, readBodyText } from '../http/body-limit.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Pipeline } from '../../pipeline/pipeline.js';
 import type { Decision, DecisionRequest } from '../../pipeline/types.js';
@@ -51,22 +51,14 @@ export function createAvpDoorApp(deps: AvpDoorDeps): Hono {
 
   app.use(
     '*',
-    bodyLimit({
-      maxSize: deps.bodyLimitBytes,
-      onError: (c) =>
-        fail(
-          c,
-          new AwsError(
-            'ValidationException',
-            `The request body is larger than ${deps.bodyLimitBytes} bytes.`,
-          ),
-        ),
-    }),
+    limitBody(deps.bodyLimitBytes, (c, max) =>
+      fail(c, new AwsError('ValidationException', `The request body is larger than ${max} bytes.`)),
+    ),
   );
 
   app.post('/', async (c) => {
     const operation = operationOf(c.req.header('x-amz-target'));
-    const decoded = decodeRequest(operation, parseBody(await c.req.text()));
+    const decoded = decodeRequest(operation, parseBody(await readBodyText(c)));
     const store = deps.policyStores[decoded.policyStoreId] ?? decoded.policyStoreId;
     if (!deps.stores.get(store))
       throw new AwsError('ResourceNotFoundException', `Policy store ${decoded.policyStoreId} not found.`, {
@@ -119,6 +111,8 @@ export function createAvpDoorApp(deps: AvpDoorDeps): Hono {
   );
   app.onError((err, c) => {
     if (err instanceof AwsError) return fail(c, err);
+    if (err instanceof AuthzError && err.code === 'body_too_large')
+      return fail(c, new AwsError('ValidationException', err.message));
     deps.logger?.error({ err: { message: err.message, name: err.name } }, 'AVP door request failed');
     return fail(c, new AwsError('InternalServerException', 'Internal error; the request is denied.'));
   });

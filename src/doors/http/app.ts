@@ -1,9 +1,9 @@
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { AuthzError } from '../../errors.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Pipeline } from '../../pipeline/pipeline.js';
 import type { StoreRegistry } from '../../policy/registry.js';
+import { limitBody } from './body-limit.js';
 import { mountHealth, type ReadinessCheck } from './health.js';
 import { mountAuthorize } from './authorize.js';
 import { mountIsAuthorized } from './is-authorized.js';
@@ -30,14 +30,9 @@ export function createHttpApp(deps: HttpAppDeps): Hono {
   if (deps.recordRequest) app.use('*', httpMetrics(deps.recordRequest));
   app.use(
     '*',
-    bodyLimit({
-      maxSize: deps.bodyLimitBytes,
-      onError: (c) =>
-        c.json(
-          errorBody('body_too_large', `The request body is larger than ${deps.bodyLimitBytes} bytes.`),
-          413,
-        ),
-    }),
+    limitBody(deps.bodyLimitBytes, (c, max) =>
+      c.json(errorBody('body_too_large', `The request body is larger than ${max} bytes.`), 413),
+    ),
   );
   mountHealth(app, deps.stores, deps.readiness);
   mountIsAuthorized(app, deps.pipeline);

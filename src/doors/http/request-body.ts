@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import type { z } from 'zod';
 import { AuthzError, type FieldProblem } from '../../errors.js';
+import { readBodyText } from './body-limit.js';
 
 /**
  * Deepest nesting a JSON body may have. Cedar's JSON reader stops at 128 levels for a whole call
@@ -14,7 +15,7 @@ export const MAX_JSON_DEPTH = 64;
  * accepted) because the body is parsed as JSON either way; anything that is not JSON is a 400.
  */
 export async function readJsonBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
-  const text = await c.req.text();
+  const text = await readBodyText(c);
   let raw: unknown;
   try {
     raw = JSON.parse(text);
