@@ -11,7 +11,7 @@
 // --quick shortens every run (to check the scripts work; its numbers are not worth quoting and it
 // does not write docs/).
 import { execFileSync, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -60,6 +60,8 @@ for (const bench of benches) {
   process.stderr.write(`\n== bench/${bench.name}.mjs ${bench.args.join(' ')}\n`);
   sections.push(await runBench(bench));
 }
+// The hand-written analysis of where the time goes goes last (it is not regenerated).
+if (only.has('run')) sections.push(readFileSync(path.join(ROOT, 'bench/analysis.md'), 'utf8').trim());
 const md = `${sections.join('\n\n')}\n`;
 process.stdout.write(md);
 if (!opts.quick && only.size === 3) writeFileSync(path.join(ROOT, 'docs/BENCHMARKS.md'), md);

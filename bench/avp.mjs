@@ -33,7 +33,8 @@ const { values: opts } = parseArgs({
 const DURATION = Number(opts.duration);
 const ROUNDS = Number(opts.rounds);
 const CONNECTIONS = Number(opts.connections);
-const pinned = os.availableParallelism() >= 2;
+// The machine's cores (under taskset, availableParallelism() is this process's: 1).
+const pinned = os.cpus().length >= 2;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const out = (line) => process.stdout.write(`${line}\n`);
 
@@ -354,6 +355,8 @@ async function cacheRows(peer) {
       {
         server: { port: 0 },
         policies: { watch: false },
+        // Its stdout is this script's markdown: no decision lines there.
+        decisionLog: { enabled: false },
         stores: {
           remote: {
             engine: 'avp',
@@ -407,7 +410,7 @@ async function main() {
     const engine = await engineRows(sidecar);
     const cache = await cacheRows(sidecar);
     out(
-      `## AVP benchmark (${new Date().toISOString().slice(0, 10)}, ${os.cpus()[0]?.model ?? 'cpu'}, ${os.availableParallelism()} cores)`,
+      `## AVP benchmark (${new Date().toISOString().slice(0, 10)}, ${os.cpus()[0]?.model ?? 'cpu'}, ${os.cpus().length} cores)`,
     );
     out('');
     out(
@@ -441,4 +444,13 @@ async function main() {
   }
 }
 
-await main();
+// The load (autocannon, in this process) runs pinned to core 1, the sidecar to core 0.
+if (pinned && process.env.BENCH_PINNED !== '1') {
+  const child = spawn('taskset', ['-c', '1', process.execPath, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, BENCH_PINNED: '1' },
+  });
+  child.on('exit', (code) => process.exit(code ?? 1));
+} else {
+  await main();
+}

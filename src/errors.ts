@@ -10,7 +10,6 @@ export const ERROR_CODES = {
   batch_too_large: { status: 400, message: 'The batch has more items than allowed.' },
   entity_conflict: { status: 400, message: 'The request supplies an entity the sidecar derives itself.' },
   body_too_large: { status: 413, message: 'The request body is larger than allowed.' },
-  unsupported_media_type: { status: 415, message: 'The request body must be JSON.' },
   // Token (401)
   missing_token: { status: 401, message: 'No bearer token was presented.' },
   malformed_token: { status: 401, message: 'The token is not a well-formed JWT.' },
@@ -28,7 +27,6 @@ export const ERROR_CODES = {
   unknown_store: { status: 404, message: 'No policy store has that name.' },
   no_store: { status: 200, message: 'No policy store is routed for this caller.' },
   no_route: { status: 200, message: 'No route of the HTTP route table matches this request.' },
-  store_not_ready: { status: 503, message: 'The policy store has not loaded yet.' },
   // Engine
   enrichment_failed: {
     status: 200,

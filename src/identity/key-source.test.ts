@@ -24,6 +24,8 @@ const endpoint = {
   gate: undefined as Promise<void> | undefined,
   requests: 0,
   discoveryRequests: 0,
+  /** The issuer the discovery document names (default: the server's own URL). */
+  discoveryIssuer: undefined as string | undefined,
 };
 let server: Server;
 let base: string;
@@ -36,7 +38,9 @@ beforeAll(async () => {
     if (req.url === '/.well-known/openid-configuration') {
       endpoint.discoveryRequests++;
       res.writeHead(200, { 'content-type': 'application/json' });
-      return void res.end(JSON.stringify({ issuer: base, jwks_uri: `${base}/jwks.json` }));
+      return void res.end(
+        JSON.stringify({ issuer: endpoint.discoveryIssuer ?? base, jwks_uri: `${base}/jwks.json` }),
+      );
     }
     endpoint.requests++;
     if (endpoint.hangUps > 0) {
@@ -65,6 +69,7 @@ afterEach(() => {
     hangUps: 0,
   });
   endpoint.discoveryRequests = 0;
+  endpoint.discoveryIssuer = undefined;
 });
 
 /** A key source on a fake clock (milliseconds), so cooldowns are exact. */
@@ -201,6 +206,19 @@ describe('KeySource', () => {
     await ks.start();
     expect(endpoint.discoveryRequests).toBe(1);
     expect(ks.status()).toMatchObject({ loaded: true, keys: 2 });
+  });
+
+  it('refuses a discovery document that names another issuer', async () => {
+    endpoint.keys = [k1];
+    endpoint.discoveryIssuer = 'https://attacker.example';
+    const { ks } = source(30, { kind: 'discovery', issuer: base });
+    await ks.start();
+    expect(endpoint.requests).toBe(0); // its jwks_uri is never fetched
+    expect(ks.status()).toMatchObject({
+      loaded: false,
+      lastError: expect.stringContaining('names issuer "https://attacker.example"'),
+    });
+    await unknownKey(lookup(ks, 'k1'));
   });
 
   it('reads a local JWKS file', async () => {

@@ -148,8 +148,14 @@ export class KeySource {
 
   private async discoverJwksUri(issuer: string): Promise<string> {
     const doc = (await this.getJson(`${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`)) as {
+      issuer?: unknown;
       jwks_uri?: unknown;
     };
+    // OpenID Connect Discovery 1.0 §4.3: the document must name the issuer it was fetched for,
+    // or its keys could be another issuer's (a trailing slash is the only difference tolerated).
+    const bare = (s: string) => s.replace(/\/$/, '');
+    if (typeof doc.issuer !== 'string' || bare(doc.issuer) !== bare(issuer))
+      throw new Error(`the discovery document names issuer ${JSON.stringify(doc.issuer)}, not ${issuer}`);
     if (typeof doc.jwks_uri !== 'string') throw new Error('the discovery document has no jwks_uri');
     return doc.jwks_uri;
   }
