@@ -64,4 +64,8 @@ for (const bench of benches) {
 if (only.has('run')) sections.push(readFileSync(path.join(ROOT, 'bench/analysis.md'), 'utf8').trim());
 const md = `${sections.join('\n\n')}\n`;
 process.stdout.write(md);
-if (!opts.quick && only.size === 3) writeFileSync(path.join(ROOT, 'docs/BENCHMARKS.md'), md);
+if (!opts.quick && only.size === 3) {
+  writeFileSync(path.join(ROOT, 'docs/BENCHMARKS.md'), md);
+  // Formatted like every other file, so that a rerun's diff shows numbers, not whitespace.
+  execFileSync('npx', ['prettier', '--write', 'docs/BENCHMARKS.md'], { cwd: ROOT, stdio: 'ignore' });
+}

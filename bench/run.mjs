@@ -441,7 +441,7 @@ async function main() {
       met: p99Fixed === 0,
     },
     {
-      name: 'p99 < 1 ms at 2,000 req/s, inside the sidecar (decision pipeline), uncached',
+      name: 'p99 ≤ 1 ms at 2,000 req/s inside the sidecar (decision pipeline, uncached)',
       measured: `≤ ${median(serverP99)} ms`,
       met: median(serverP99) <= 1,
     },
