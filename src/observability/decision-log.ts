@@ -195,11 +195,12 @@ export interface OwnedSink extends LogSink {
 /**
  * Opens `stdout`, `stderr` or a file (appended, folders created). A pipe or socket (a container's
  * stdout, read by the log collector) is written through Node's own non-blocking `process.stdout`
- * (or `stderr`); anything else (a file, a terminal) through an asynchronous sonic-boom destination. Either way a full destination
- * never blocks the event loop. Not sonic-boom for pipes: its writes run on libuv's thread pool as
- * blocking write(2) calls, so with a stalled collector a thread stays stuck in write() and the
- * process cannot exit (process.exit joins the pool) — SIGTERM would hang until SIGKILL. A file
- * that cannot be opened is a StartupError; a write error later is reported once through `onError`.
+ * (or `stderr`); anything else (a file, a terminal) through an asynchronous sonic-boom
+ * destination. Either way a full destination never blocks the event loop. Not sonic-boom for
+ * pipes: its writes run on libuv's thread pool as blocking write(2) calls, so with a stalled
+ * collector a thread stays stuck in write() and the process cannot exit (process.exit joins the
+ * pool) — SIGTERM would hang until SIGKILL. A file that cannot be opened is a StartupError; a
+ * write error later is reported once through `onError`.
  */
 export function openLogSink(destination: string, onError: (err: Error) => void): OwnedSink {
   let fd: number;

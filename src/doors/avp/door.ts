@@ -49,12 +49,7 @@ export function createAvpDoorApp(deps: AvpDoorDeps): Hono {
     return c.body(r.body, r.status as 400, r.headers);
   };
 
-  app.use(
-    '*',
-    limitBody(deps.bodyLimitBytes, (c, max) =>
-      fail(c, new AwsError('ValidationException', `The request body is larger than ${max} bytes.`)),
-    ),
-  );
+  app.use('*', limitBody(deps.bodyLimitBytes));
 
   app.post('/', async (c) => {
     const operation = operationOf(c.req.header('x-amz-target'));
@@ -111,6 +106,7 @@ export function createAvpDoorApp(deps: AvpDoorDeps): Hono {
   );
   app.onError((err, c) => {
     if (err instanceof AwsError) return fail(c, err);
+    // The shared body limit (`limitBody`, `readBodyText`) speaks the sidecar's errors.
     if (err instanceof AuthzError && err.code === 'body_too_large')
       return fail(c, new AwsError('ValidationException', err.message));
     deps.logger?.error({ err: { message: err.message, name: err.name } }, 'AVP door request failed');

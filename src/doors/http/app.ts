@@ -28,12 +28,7 @@ export function createHttpApp(deps: HttpAppDeps): Hono {
   const app = new Hono();
   // First, so that it sees the final status of everything after it, 413s included.
   if (deps.recordRequest) app.use('*', httpMetrics(deps.recordRequest));
-  app.use(
-    '*',
-    limitBody(deps.bodyLimitBytes, (c, max) =>
-      c.json(errorBody('body_too_large', `The request body is larger than ${max} bytes.`), 413),
-    ),
-  );
+  app.use('*', limitBody(deps.bodyLimitBytes));
   mountHealth(app, deps.stores, deps.readiness);
   mountIsAuthorized(app, deps.pipeline);
   mountAuthorize(app, deps.pipeline, deps.batchLimit);

@@ -8,18 +8,17 @@ const MAX_BYTES = 'authz.maxBodyBytes';
 /**
  * The body size limit of a door. A declared `Content-Length` over the limit is refused here,
  * before anything is read; a body without one (chunked) is counted as `readBodyText` reads it.
+ * Either way the answer is the same `body_too_large` error, rendered by the door's error handler
+ * (a 413 on the HTTP API, a ValidationException on the AVP door).
  *
  * Not hono's `bodyLimit`: it wraps `c.req.raw.body`, which makes @hono/node-server build a full
  * WHATWG Request with a web ReadableStream for every request — measured, that alone was about a
  * fifth of the CPU time of a cached decision. Reading the Node request directly is the fast path.
  */
-export function limitBody(
-  maxBytes: number,
-  tooLarge: (c: Context, maxBytes: number) => Response | Promise<Response>,
-): MiddlewareHandler {
+export function limitBody(maxBytes: number): MiddlewareHandler {
   return async (c, next) => {
     const declared = c.req.header('content-length');
-    if (declared !== undefined && Number(declared) > maxBytes) return tooLarge(c, maxBytes);
+    if (declared !== undefined && Number(declared) > maxBytes) throw tooLargeError(maxBytes);
     c.set(MAX_BYTES as never, maxBytes as never);
     await next();
   };
