@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { freePort, median, onCore0, runOnCore1, waitForUrl } from './lib.mjs';
 import { configFromObject } from '../dist/config/index.js';
 import { AvpStoreEngine } from '../dist/engines/avp.js';
 import { createLogger } from '../dist/observability/logger.js';
@@ -33,32 +34,7 @@ const { values: opts } = parseArgs({
 const DURATION = Number(opts.duration);
 const ROUNDS = Number(opts.rounds);
 const CONNECTIONS = Number(opts.connections);
-// The machine's cores (under taskset, availableParallelism() is this process's: 1).
-const pinned = os.cpus().length >= 2;
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const out = (line) => process.stdout.write(`${line}\n`);
-
-async function freePort() {
-  const net = await import('node:net');
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitFor(url, ms = 30_000) {
-  for (const until = Date.now() + ms; Date.now() < until;) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url} did not come up`);
-}
 
 /** The sidecar with the AVP door on, pinned to core 0. */
 async function startSidecar() {
@@ -75,14 +51,9 @@ async function startSidecar() {
     ].join('\n'),
   );
   const args = [path.join(ROOT, 'bin/authz-sidecar.js'), 'serve', '--config', config];
-  const child = spawn(
-    pinned ? 'taskset' : process.execPath,
-    pinned ? ['-c', '0', process.execPath, ...args] : args,
-    {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
-  await waitFor(`http://127.0.0.1:${port}/readyz`);
+  const [cmd, argv] = onCore0(args);
+  const child = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'inherit'] });
+  await waitForUrl(`http://127.0.0.1:${port}/readyz`);
   return {
     url: `http://127.0.0.1:${port}`,
     avpUrl: `http://127.0.0.1:${avpPort}`,
@@ -444,13 +415,5 @@ async function main() {
   }
 }
 
-// The load (autocannon, in this process) runs pinned to core 1, the sidecar to core 0.
-if (pinned && process.env.BENCH_PINNED !== '1') {
-  const child = spawn('taskset', ['-c', '1', process.execPath, ...process.argv.slice(1)], {
-    stdio: 'inherit',
-    env: { ...process.env, BENCH_PINNED: '1' },
-  });
-  child.on('exit', (code) => process.exit(code ?? 1));
-} else {
-  await main();
-}
+// The load (autocannon, in this process) on core 1, the sidecar on core 0.
+await runOnCore1(main);

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { freePort, median, onCore0, runOnCore1, waitForUrl } from './lib.mjs';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { mintDevToken } from '../dist/identity/dev-issuer.js';
@@ -31,14 +32,10 @@ const ROUNDS = Number(opts.rounds);
 const CONNECTIONS = Number(opts.connections);
 let stopping = false;
 
-// Pin the load generator (this process) to core 1 when there are two cores or more.
-// (The machine's cores, not this process's: re-run under taskset, availableParallelism() is 1.)
 const cores = os.cpus().length;
-const pinned = cores >= 2;
 
 function startProcess(args, env = {}) {
-  const cmd = pinned ? 'taskset' : process.execPath;
-  const argv = pinned ? ['-c', '0', process.execPath, ...args] : args;
+  const [cmd, argv] = onCore0(args);
   const child = spawn(cmd, argv, {
     cwd: ROOT,
     env: { ...process.env, ...env },
@@ -51,30 +48,6 @@ function startProcess(args, env = {}) {
       process.stderr.write(`${args[0]} exited (${code ?? signal}) during the benchmark:\n${log}\n`);
   });
   return { child, log: () => log };
-}
-
-async function waitForUrl(url, ms = 20000) {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    try {
-      const res = await fetch(url);
-      if (res.ok) return;
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url} did not come up`);
-}
-
-async function freePort() {
-  const net = await import('node:net');
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 function rssOf(pid) {
@@ -122,8 +95,6 @@ function bucketQuantile(before, after, q) {
       return le === '+Inf' ? Infinity : Number(le) * 1000;
   return Infinity;
 }
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /**
  * autocannon speaks HTTP/1.1 only, so the gRPC Check row is driven by a grpc-js client (built from
@@ -487,12 +458,5 @@ ${targets.map((t) => `| ${t.name} | ${t.measured} | ${t.met ? 'yes' : '**no**'} 
   process.stdout.write(md);
 }
 
-if (pinned && process.env.BENCH_PINNED !== '1') {
-  const child = spawn('taskset', ['-c', '1', process.execPath, ...process.argv.slice(1)], {
-    stdio: 'inherit',
-    env: { ...process.env, BENCH_PINNED: '1' },
-  });
-  child.on('exit', (code) => process.exit(code ?? 1));
-} else {
-  await main();
-}
+// The load generator (this process) on core 1; the sidecar and the floor on core 0.
+await runOnCore1(main);
