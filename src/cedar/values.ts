@@ -54,3 +54,14 @@ export function long(v: bigint): number | bigint | undefined {
   if (v < I64_MIN || v > I64_MAX) return undefined;
   return v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v;
 }
+
+/**
+ * One entity as the evaluator reads it, after JSON parsing (with or without a schema):
+ * attributes and tags as parsed values, parents as references.
+ */
+export interface EntityData {
+  uid: EntityRef;
+  attrs: ReadonlyMap<string, Value>;
+  parents: readonly EntityRef[];
+  tags?: ReadonlyMap<string, Value>;
+}
