@@ -10,7 +10,7 @@ import { mountExtAuthzHttp } from './doors/ext-authz/http.js';
 import { startGrpcServer, type RunningGrpcServer } from './doors/grpc/server.js';
 import { createHttpApp } from './doors/http/app.js';
 import { mountMetrics } from './doors/http/metrics.js';
-import { StartupError } from './errors.js';
+import { StartupError } from './core/errors.js';
 import { ensureDevKeys } from './identity/dev-issuer.js';
 import { createIdentifier, type CallerCache } from './identity/identifier.js';
 import type { Caller } from './identity/types.js';
@@ -23,7 +23,7 @@ import {
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { createPipeline, type DecisionObserver, type Pipeline } from './pipeline/pipeline.js';
-import { createStoreRegistry, type StoreRegistry, type StoreRegistryOptions } from './policy/registry.js';
+import { createStoreRegistry, type StoreRegistry, type StoreRegistryOptions } from './engines/registry.js';
 import { createHttpRouteTable, createRouter, type HttpRouteTable } from './routing/index.js';
 
 /**

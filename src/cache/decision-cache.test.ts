@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { EngineAnswer, EngineRequest } from '../engines/engine.js';
+import type { EngineAnswer, EngineRequest } from '../core/engine.js';
 import { createDecisionCache } from './decision-cache.js';
 
 const request = (id: string): EngineRequest => ({

@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
-import type { EngineAnswer, EngineRequest } from '../engines/engine.js';
-import type { CacheMetrics } from '../observability/metrics.js';
-import type { DecisionError } from '../pipeline/types.js';
+import type { EngineAnswer, EngineRequest } from '../core/engine.js';
+import type { CacheMetrics } from './metrics.js';
+import type { DecisionError } from '../core/decision.js';
 import { decisionKey } from './key.js';
 
 /** What the cache keeps of an evaluated answer; the pipeline builds a fresh Decision from it. */

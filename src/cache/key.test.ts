@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { EngineRequest } from '../engines/engine.js';
+import type { EngineRequest } from '../core/engine.js';
 import { canonicalJson, decisionKey } from './key.js';
 
 const base = (): EngineRequest => ({

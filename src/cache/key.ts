@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import type { EngineRequest } from '../engines/engine.js';
+import type { EngineRequest } from '../core/engine.js';
 
 /**
  * JSON with object keys sorted at every level, so two requests that differ only in key order give

@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import type { CacheMetrics } from '../observability/metrics.js';
+import type { CacheMetrics } from './metrics.js';
 
 export interface TokenCacheOptions {
   /** Tokens held at most; the least recently used one is evicted beyond it. */

@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { StartupError } from '../errors.js';
+import { StartupError } from '../core/errors.js';
 
 /** `node:util` parseArgs with errors turned into a one-line usage message. */
 export function parseCliArgs<T extends NonNullable<ParseArgsConfig['options']>>(

@@ -1,4 +1,4 @@
-import { StartupError } from '../errors.js';
+import { StartupError } from '../core/errors.js';
 
 const HELP = `authz-sidecar — an authorization sidecar (policy decision point) for Cedar policies
 

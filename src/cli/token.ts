@@ -1,5 +1,5 @@
 import { mintDevToken } from '../identity/dev-issuer.js';
-import { StartupError } from '../errors.js';
+import { StartupError } from '../core/errors.js';
 import { parseCliArgs } from './args.js';
 
 const USAGE = `authz-sidecar token --sub ID [--group G]... [--claim NAME=VALUE]...

@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { StartupError } from '../errors.js';
-import { createStoreRegistry } from '../policy/registry.js';
+import { StartupError } from '../core/errors.js';
+import { createStoreRegistry } from '../engines/registry.js';
 import { configFromObject, loadConfig, resolveFromConfig } from './index.js';
 
 let dir: string;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
-import { StartupError } from '../errors.js';
+import { StartupError } from '../core/errors.js';
 import { ConfigSchema, type Config } from './schema.js';
 
 /** A validated config plus where it came from (relative paths resolve against `baseDir`). */

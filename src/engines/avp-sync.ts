@@ -12,7 +12,7 @@ import type { AvpSyncStoreConfig } from '../config/index.js';
 import { compileMemoryStore, formatProblem, StoreLoadError } from '../policy/compile-store.js';
 import type { TemplateLink } from '../policy/types.js';
 import { createAvpClient } from './avp-client.js';
-import type { EngineAnswer, EngineRequest, StoreEngine, StoreStatus } from './engine.js';
+import type { EngineAnswer, EngineRequest, StoreEngine, StoreStatus } from '../core/engine.js';
 import { LocalStoreEngine, type LocalEngineOptions } from './local.js';
 import type { SliceStats } from './slicing/stats.js';
 

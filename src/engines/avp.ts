@@ -1,3 +1,4 @@
+import { AVP_MAX_BATCH } from '../avp/limits.js';
 import {
   BatchIsAuthorizedCommand,
   BatchIsAuthorizedWithTokenCommand,
@@ -8,7 +9,7 @@ import {
 } from '@aws-sdk/client-verifiedpermissions';
 import { uidKey, type Entity } from '../cedar/types.js';
 import type { AvpStoreConfig } from '../config/index.js';
-import type { DecisionError } from '../pipeline/types.js';
+import type { DecisionError } from '../core/decision.js';
 import { planCalls, type CallPlan, type PlanItem } from './avp-batch.js';
 import { createAvpClient } from './avp-client.js';
 import {
@@ -19,8 +20,8 @@ import {
   toEntityItem,
   type AvpAttributeValue,
   type AvpEntityItem,
-} from './avp-values.js';
-import type { EngineAnswer, EngineRequest, StoreEngine, StoreStatus } from './engine.js';
+} from '../avp/values.js';
+import type { EngineAnswer, EngineRequest, StoreEngine, StoreStatus } from '../core/engine.js';
 import { backoffMs, CircuitBreaker, sleep, type CircuitState } from './resilience.js';
 
 /** AVP's data-plane operations this engine calls. */
@@ -103,9 +104,6 @@ export interface AvpEngineOptions {
   now?: () => number;
   random?: () => number;
 }
-
-/** AVP's limit on requests per batch call. */
-export const AVP_MAX_BATCH = 30;
 
 interface Prepared {
   index: number;

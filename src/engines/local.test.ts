@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StoreLoadError } from '../policy/compile-store.js';
 import { LocalStoreEngine } from './local.js';
-import type { EngineRequest } from './engine.js';
+import type { EngineRequest } from '../core/engine.js';
 
 const SCHEMA = `entity User { level: Long };
 entity Doc;

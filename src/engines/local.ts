@@ -6,7 +6,7 @@ import { readStoreFiles } from '../policy/read-store.js';
 import type { CompiledStore } from '../policy/types.js';
 import type { SlicingMode } from '../config/schema.js';
 import type { SliceFaults } from '../policy/slicing/entity-graph.js';
-import type { EngineAnswer, EngineRequest, StoreEngine, StoreStatus } from './engine.js';
+import type { EngineAnswer, EngineRequest, StoreEngine, StoreStatus } from '../core/engine.js';
 import { Slicer } from './slicing/slicer.js';
 import type { SliceStats } from './slicing/stats.js';
 

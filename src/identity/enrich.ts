@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { AuthzError } from '../errors.js';
+import { AuthzError } from '../core/errors.js';
 import { claimValue } from './claims.js';
 import type { DirectoryClient, DirectoryUser, UserDirectory } from './cognito-directory.js';
 import { isAccessToken, toCaller } from './to-caller.js';

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { IssuerConfig } from '../config/index.js';
-import { AuthzError, type ErrorCode } from '../errors.js';
-import type { ReadinessCheck } from '../doors/http/health.js';
+import { AuthzError, type ErrorCode } from '../core/errors.js';
+import type { ReadinessCheck } from '../core/health.js';
 import { createCognitoDirectory, type UserDirectory } from './cognito-directory.js';
 import { createEnricher, regionOfPool, type Enricher, type LookupOutcome } from './enrich.js';
 import { KeySource, type KeyLocation } from './key-source.js';

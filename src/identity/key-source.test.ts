@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { exportJWK, generateKeyPair, type FlattenedJWSInput, type JWK } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AuthzError } from '../errors.js';
+import { AuthzError } from '../core/errors.js';
 import { KeySource, type KeyLocation } from './key-source.js';
 
 async function publicJwk(kid: string): Promise<JWK> {

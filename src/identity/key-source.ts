@@ -6,7 +6,7 @@ import {
   type JWSHeaderParameters,
   type FlattenedJWSInput,
 } from 'jose';
-import { AuthzError } from '../errors.js';
+import { AuthzError } from '../core/errors.js';
 
 export interface KeySourceStatus {
   loaded: boolean;

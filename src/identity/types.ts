@@ -1,5 +1,5 @@
 import type { CedarValue, Entity } from '../cedar/types.js';
-import type { CallerType } from '../pipeline/types.js';
+import type { CallerType } from '../core/decision.js';
 
 /** A verified caller: who the token proves is asking, mapped to Cedar. */
 export interface Caller {

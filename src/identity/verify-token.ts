@@ -1,6 +1,6 @@
 import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
 import type { IssuerConfig } from '../config/index.js';
-import { AuthzError, type TokenErrorCode } from '../errors.js';
+import { AuthzError, type TokenErrorCode } from '../core/errors.js';
 import type { KeySource } from './key-source.js';
 
 /** A trusted issuer at run time: its config, its keys and the principal id prefix. */

@@ -1,10 +1,10 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { fakeStore } from '../../test/support/fake-store.js';
-import { AuthzError, StartupError } from '../errors.js';
+import { AuthzError, StartupError } from '../core/errors.js';
 import type { Identifier } from '../identity/types.js';
 import { createPipeline, type DecisionEvent } from '../pipeline/pipeline.js';
-import type { Decision, DecisionRequest } from '../pipeline/types.js';
+import type { Decision, DecisionRequest } from '../core/decision.js';
 import { createDecisionLog, type DecisionLogOptions, type LogSink } from './decision-log.js';
 
 const TOKEN = 'SECRET.eyJzdWIiOiJhbGljZSJ9.SIGNATURE-never-logged';

@@ -2,9 +2,9 @@ import { fstatSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
 import { uidKey, type CedarValue, type EntityUid } from '../cedar/types.js';
-import { StartupError } from '../errors.js';
+import { StartupError } from '../core/errors.js';
 import type { DecisionEvent, DecisionObserver } from '../pipeline/pipeline.js';
-import type { DecisionError } from '../pipeline/types.js';
+import type { DecisionError } from '../core/decision.js';
 
 /** Where lines go: anything with a Node-style `write()` that returns false when full and emits `drain`. */
 export interface LogSink {

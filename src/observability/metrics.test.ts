@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseExposition, total } from '../../test/support/prometheus.js';
-import type { StoreStatus } from '../engines/engine.js';
-import type { Decision } from '../pipeline/types.js';
+import type { StoreStatus } from '../core/engine.js';
+import type { Decision } from '../core/decision.js';
 import { createMetrics, decisionSource } from './metrics.js';
 
 const decision = (extra: Partial<Decision>): Decision => ({

@@ -1,22 +1,16 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AvpObserver } from '../engines/avp.js';
-import type { StoreStatus } from '../engines/engine.js';
+import type { StoreStatus } from '../core/engine.js';
 import type { SliceStats } from '../engines/slicing/stats.js';
-import { ERROR_CODES, isTokenErrorCode } from '../errors.js';
+import { ERROR_CODES, isTokenErrorCode } from '../core/errors.js';
+import type { CacheMetrics } from '../cache/metrics.js';
 import type { DecisionObserver } from '../pipeline/pipeline.js';
-import type { Decision } from '../pipeline/types.js';
+import type { Decision } from '../core/decision.js';
 
 /** The caches that report metrics; the value of the `cache` label. */
 export type CacheName = 'decisions' | 'tokens';
 
 /** What a cache increments on its own path; its size is read when Prometheus scrapes. */
-export interface CacheMetrics {
-  hit(): void;
-  miss(): void;
-  /** An entry pushed out to stay within the bound (not an expiry, not a clear on reload). */
-  evict(): void;
-}
-
 export type ReloadOutcome = 'success' | 'failure' | 'unchanged';
 
 /**

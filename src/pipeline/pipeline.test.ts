@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { createDecisionCache } from '../cache/decision-cache.js';
 import { evaluatedAnswer, fakeStore } from '../../test/support/fake-store.js';
-import { AuthzError } from '../errors.js';
+import { AuthzError } from '../core/errors.js';
 import type { Caller, Identifier } from '../identity/types.js';
 import { createPipeline, type DecisionEvent } from './pipeline.js';
-import type { DecisionRequest } from './types.js';
+import type { DecisionRequest } from '../core/decision.js';
 
 const allow = (storeVersion: string) => evaluatedAnswer(true, storeVersion);
 

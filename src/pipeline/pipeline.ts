@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { CacheLookup, DecisionCache } from '../cache/decision-cache.js';
 import { sameUid, type EntityUid } from '../cedar/types.js';
-import type { EngineAnswer, EngineRequest, StoreEngine } from '../engines/engine.js';
-import { AuthzError, ERROR_CODES, type ErrorCode } from '../errors.js';
+import type { EngineAnswer, EngineRequest, StoreEngine } from '../core/engine.js';
+import { AuthzError, ERROR_CODES, type ErrorCode } from '../core/errors.js';
 import type { Caller, Identifier, Router } from '../identity/types.js';
-import type { StoreRegistry } from '../policy/registry.js';
-import type { CallerType, Decision, DecisionRequest } from './types.js';
+import type { StoreRegistry } from '../engines/registry.js';
+import type { CallerType, Decision, DecisionRequest } from '../core/decision.js';
 
 /** Sees every decision once it is made: the decision log and the metrics hang here. */
 export interface DecisionObserver {

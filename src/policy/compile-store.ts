@@ -2,7 +2,7 @@ import '../cedar/v8-flags.js';
 import { createHash } from 'node:crypto';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import type { Entity } from '../cedar/types.js';
-import { StartupError } from '../errors.js';
+import { StartupError } from '../core/errors.js';
 import type { CompiledStore, PolicySource, StoreFile, StoreProblem, TemplateLink } from './types.js';
 
 /** A store that failed to parse or validate; `problems` carry file, line and message. */

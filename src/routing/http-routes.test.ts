@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { HttpRoutesSchema } from '../config/doors.js';
-import { StartupError } from '../errors.js';
+import { StartupError } from '../core/errors.js';
 import { createHttpRouteTable, type RouteMatch } from './http-routes.js';
 import { normalizeTarget } from './normalize-path.js';
 

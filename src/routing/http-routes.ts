@@ -1,6 +1,6 @@
 import type { CedarValue, Entity, EntityUid } from '../cedar/types.js';
 import type { HttpRouteConfig, HttpRoutesConfig } from '../config/index.js';
-import { StartupError } from '../errors.js';
+import { StartupError } from '../core/errors.js';
 import { normalizeTarget } from './normalize-path.js';
 
 /**

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AvpStoreEngine } from '../../src/engines/avp.js';
 import { AvpSyncStoreEngine } from '../../src/engines/avp-sync.js';
-import type { EngineRequest, StoreEngine } from '../../src/engines/engine.js';
+import type { EngineRequest, StoreEngine } from '../../src/core/engine.js';
 import { LocalStoreEngine } from '../../src/engines/local.js';
 import { startAvpPeer, type AvpPeer } from '../support/avp-peer.js';
 import {

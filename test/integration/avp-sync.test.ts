@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AvpSyncStoreConfig } from '../../src/config/index.js';
 import { AvpSyncStoreEngine, type SyncResult } from '../../src/engines/avp-sync.js';
-import type { EngineRequest } from '../../src/engines/engine.js';
+import type { EngineRequest } from '../../src/core/engine.js';
 import type { Sidecar } from '../../src/server.js';
 import {
   peerStores,

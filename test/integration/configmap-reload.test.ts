@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { configFromObject } from '../../src/config/index.js';
-import { createStoreRegistry, type StoreRegistry } from '../../src/policy/registry.js';
+import { createStoreRegistry, type StoreRegistry } from '../../src/engines/registry.js';
 import { ConfigMapVolume } from '../support/configmap.js';
 
 /**

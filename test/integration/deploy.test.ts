@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { loadConfig } from '../../src/config/index.js';
-import { createStoreRegistry } from '../../src/policy/registry.js';
+import { createStoreRegistry } from '../../src/engines/registry.js';
 import { ConfigMapVolume } from '../support/configmap.js';
 import { loadSpec } from '../support/openapi.js';
 import { REPO_ROOT } from '../support/sidecar.js';

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readTestSuite } from '../../src/policy/test-cases.js';
+import { readTestSuite } from '../../src/cli/test-cases.js';
 import type { Sidecar } from '../../src/server.js';
 import { postJson, REPO_ROOT, startTestSidecar, sampleStores } from '../support/sidecar.js';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
-import { ERROR_CODES, TOKEN_ERROR_CODES } from '../../src/errors.js';
+import { ERROR_CODES, TOKEN_ERROR_CODES } from '../../src/core/errors.js';
 import type { Sidecar } from '../../src/server.js';
 import {
   collectRefs,

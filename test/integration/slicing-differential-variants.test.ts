@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { EngineRequest } from '../../src/engines/engine.js';
+import type { EngineRequest } from '../../src/core/engine.js';
 import { generateTenantStore } from '../../scripts/gen-tenants.mjs';
 import { answers, edgeRequests, engine, firstMismatch, tempDir } from '../support/slicing.js';
 

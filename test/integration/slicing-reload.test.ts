@@ -2,7 +2,7 @@ import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setImmediate as tick } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { EngineRequest } from '../../src/engines/engine.js';
+import type { EngineRequest } from '../../src/core/engine.js';
 import { generateTenantStore, rng, sampleRequest } from '../../scripts/gen-tenants.mjs';
 import { answers, engine, normalize, tempDir } from '../support/slicing.js';
 

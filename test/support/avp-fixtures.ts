@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { uidKey, type CedarValue, type Entity, type EntityUid } from '../../src/cedar/types.js';
 import type { AvpStoreConfig, AvpSyncStoreConfig } from '../../src/config/index.js';
-import type { EngineAnswer, EngineRequest } from '../../src/engines/engine.js';
-import { readTestSuite } from '../../src/policy/test-cases.js';
+import type { EngineAnswer, EngineRequest } from '../../src/core/engine.js';
+import { readTestSuite } from '../../src/cli/test-cases.js';
 import { PeerStore } from './avp-peer.js';
 import { REPO_ROOT } from './sidecar.js';
 

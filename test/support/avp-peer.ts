@@ -14,7 +14,7 @@ import {
   validationError,
   type AvpQuestion,
 } from '../../src/doors/avp/codec.js';
-import type { EngineAnswer, EngineRequest } from '../../src/engines/engine.js';
+import type { EngineAnswer, EngineRequest } from '../../src/core/engine.js';
 import { LocalStoreEngine } from '../../src/engines/local.js';
 import { compileMemoryStore, compileStore } from '../../src/policy/compile-store.js';
 import { readStoreFiles } from '../../src/policy/read-store.js';

@@ -1,5 +1,5 @@
-import type { EngineAnswer, EngineRequest, StoreEngine } from '../../src/engines/engine.js';
-import type { StoreRegistry } from '../../src/policy/registry.js';
+import type { EngineAnswer, EngineRequest, StoreEngine } from '../../src/core/engine.js';
+import type { StoreRegistry } from '../../src/engines/registry.js';
 
 /** An evaluated answer from the fake store. */
 export const evaluatedAnswer = (allow: boolean, storeVersion = 'v1'): EngineAnswer => ({

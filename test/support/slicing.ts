@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { EngineAnswer, EngineRequest } from '../../src/engines/engine.js';
+import type { EngineAnswer, EngineRequest } from '../../src/core/engine.js';
 import { LocalStoreEngine, type LocalEngineOptions } from '../../src/engines/local.js';
 import type { SliceFaults } from '../../src/policy/slicing/entity-graph.js';
 import { rng, sampleRequest } from '../../scripts/gen-tenants.mjs';

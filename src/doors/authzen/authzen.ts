@@ -1,8 +1,8 @@
 import type { Context, Hono } from 'hono';
 import type { AuthzenConfig } from '../../config/index.js';
-import { AuthzError } from '../../errors.js';
+import { AuthzError } from '../../core/errors.js';
 import type { Pipeline } from '../../pipeline/pipeline.js';
-import type { Decision, DecisionRequest } from '../../pipeline/types.js';
+import type { Decision, DecisionRequest } from '../../core/decision.js';
 import { readJsonBody } from '../http/request-body.js';
 import { expandEvaluations, toDecisionRequest } from './request.js';
 import { evaluationBody } from './response.js';

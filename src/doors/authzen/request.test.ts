@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AuthzenSchema } from '../../config/doors.js';
-import { AuthzError } from '../../errors.js';
+import { AuthzError } from '../../core/errors.js';
 import { expandEvaluations, toDecisionRequest } from './request.js';
 
 const config = AuthzenSchema.parse({

@@ -1,7 +1,7 @@
 import type { CedarValue, Entity } from '../../cedar/types.js';
 import type { AuthzenConfig } from '../../config/index.js';
-import { AuthzError, type FieldProblem } from '../../errors.js';
-import type { DecisionRequest } from '../../pipeline/types.js';
+import { AuthzError, type FieldProblem } from '../../core/errors.js';
+import type { DecisionRequest } from '../../core/decision.js';
 import type { EvaluationBody, EvaluationsBody } from './wire.js';
 
 /**

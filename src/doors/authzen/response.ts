@@ -1,4 +1,4 @@
-import type { Decision } from '../../pipeline/types.js';
+import type { Decision } from '../../core/decision.js';
 
 /**
  * Decision → an AuthZEN evaluation response: `decision` is true only for ALLOW; `context` holds

@@ -1,3 +1,4 @@
+import { AVP_MAX_BATCH } from '../../avp/limits.js';
 import { z } from 'zod';
 import type { CedarValue, Entity, EntityUid } from '../../cedar/types.js';
 import { sameUid } from '../../cedar/types.js';
@@ -7,9 +8,9 @@ import {
   fromAttributeRecord,
   fromAvpUid,
   fromEntityItem,
-} from '../../engines/avp-values.js';
-import type { DecisionError } from '../../pipeline/types.js';
-import { EntityWire } from '../http/wire.js';
+} from '../../avp/values.js';
+import type { DecisionError } from '../../core/decision.js';
+import { EntityWire } from '../../cedar/wire.js';
 
 /**
  * The AVP data-plane wire format (AWS JSON 1.0), both directions, shared by the sidecar's AVP door
@@ -31,9 +32,6 @@ export const DATA_PLANE_OPERATIONS = [
   'BatchIsAuthorizedWithToken',
 ] as const;
 export type DataPlaneOperation = (typeof DATA_PLANE_OPERATIONS)[number];
-
-/** AVP's limit on requests per batch call. */
-export const MAX_BATCH_REQUESTS = 30;
 
 export type AwsErrorType =
   | 'ValidationException'
@@ -263,7 +261,7 @@ function readRequests(r: Reader, v: unknown): unknown[] {
     return [];
   }
   if (v.length === 0) r.fail('requests', 'must hold at least one request');
-  if (v.length > MAX_BATCH_REQUESTS) r.fail('requests', `must hold at most ${MAX_BATCH_REQUESTS} requests`);
+  if (v.length > AVP_MAX_BATCH) r.fail('requests', `must hold at most ${AVP_MAX_BATCH} requests`);
   return v;
 }
 

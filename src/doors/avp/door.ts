@@ -1,10 +1,10 @@
 import { Hono, type Context } from 'hono';
-import { AuthzError, isTokenErrorCode } from '../../errors.js';
+import { AuthzError, isTokenErrorCode } from '../../core/errors.js';
 import { limitBody, readBodyText } from '../http/body-limit.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Pipeline } from '../../pipeline/pipeline.js';
-import type { Decision, DecisionRequest } from '../../pipeline/types.js';
-import type { StoreRegistry } from '../../policy/registry.js';
+import type { Decision, DecisionRequest } from '../../core/decision.js';
+import type { StoreRegistry } from '../../engines/registry.js';
 import {
   AWS_JSON_CONTENT_TYPE,
   AwsError,

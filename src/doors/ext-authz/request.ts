@@ -1,4 +1,4 @@
-import type { DecisionRequest } from '../../pipeline/types.js';
+import type { DecisionRequest } from '../../core/decision.js';
 import type { HttpRouteTable } from '../../routing/http-routes.js';
 
 /** What every proxy door knows about the request it is asked about. */

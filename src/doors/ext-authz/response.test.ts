@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ExtAuthzSchema } from '../../config/doors.js';
-import type { Decision } from '../../pipeline/types.js';
+import type { Decision } from '../../core/decision.js';
 import { checkResponseFrom } from '../grpc/check.js';
 import { bearerFrom, toDecisionRequest } from './request.js';
 import { headerSafe, toVerdict } from './response.js';

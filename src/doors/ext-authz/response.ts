@@ -1,7 +1,7 @@
 import { uidKey } from '../../cedar/types.js';
 import type { ExtAuthzConfig } from '../../config/index.js';
-import { isTokenErrorCode } from '../../errors.js';
-import type { Decision } from '../../pipeline/types.js';
+import { isTokenErrorCode } from '../../core/errors.js';
+import type { Decision } from '../../core/decision.js';
 
 /** One decision, rendered for a proxy: Envoy HTTP, Envoy gRPC and nginx each put it on their wire. */
 export interface CheckVerdict {

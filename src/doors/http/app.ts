@@ -1,10 +1,11 @@
 import { Hono } from 'hono';
-import { AuthzError } from '../../errors.js';
+import { AuthzError } from '../../core/errors.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Pipeline } from '../../pipeline/pipeline.js';
-import type { StoreRegistry } from '../../policy/registry.js';
+import type { StoreRegistry } from '../../engines/registry.js';
 import { limitBody } from './body-limit.js';
-import { mountHealth, type ReadinessCheck } from './health.js';
+import type { ReadinessCheck } from '../../core/health.js';
+import { mountHealth } from './health.js';
 import { mountAuthorize } from './authorize.js';
 import { mountIsAuthorized } from './is-authorized.js';
 import { httpMetrics } from './metrics.js';

@@ -1,7 +1,7 @@
 import type { Context, Hono } from 'hono';
-import { AuthzError, isTokenErrorCode } from '../../errors.js';
+import { AuthzError, isTokenErrorCode } from '../../core/errors.js';
 import type { Pipeline } from '../../pipeline/pipeline.js';
-import type { Decision, DecisionRequest } from '../../pipeline/types.js';
+import type { Decision, DecisionRequest } from '../../core/decision.js';
 import { decisionBody, statusOf } from './render.js';
 import { readJsonBody } from './request-body.js';
 import { AuthorizeBatchBody, AuthorizeBody, type AuthorizeItem } from './wire.js';

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
-import { AuthzError } from '../../errors.js';
+import { AuthzError } from '../../core/errors.js';
 
 /** Where the middleware leaves the limit for `readBodyText`. */
 const MAX_BYTES = 'authz.maxBodyBytes';

@@ -1,11 +1,6 @@
 import type { Hono } from 'hono';
-import type { StoreRegistry } from '../../policy/registry.js';
-
-/** Readiness of something besides the stores (issuers, sync engines). */
-export interface ReadinessCheck {
-  name: string;
-  check(): { ready: boolean; detail?: Record<string, unknown> };
-}
+import type { ReadinessCheck } from '../../core/health.js';
+import type { StoreRegistry } from '../../engines/registry.js';
 
 /** `/healthz`: the process answers. `/readyz`: every store loaded (and every check ready), with detail. */
 export function mountHealth(app: Hono, stores: StoreRegistry, checks: ReadinessCheck[] = []): void {

@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { AuthzError, ERROR_CODES, type ErrorCode } from '../../errors.js';
-import type { Decision } from '../../pipeline/types.js';
+import { AuthzError, ERROR_CODES, type ErrorCode } from '../../core/errors.js';
+import type { Decision } from '../../core/decision.js';
 
 /** The body of every error answer: a DENY with a stable reason code. */
 export function errorBody(code: ErrorCode, message?: string, fields?: AuthzError['fields']) {

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import type { z } from 'zod';
-import { AuthzError, type FieldProblem } from '../../errors.js';
+import { AuthzError, type FieldProblem } from '../../core/errors.js';
 import { readBodyText } from './body-limit.js';
 
 /**

@@ -7,7 +7,7 @@ import { EntityGraph, type SliceFaults } from '../../policy/slicing/entity-graph
 import { scopeOf } from '../../policy/slicing/scope.js';
 import { SliceIndex, type IndexedPolicy } from '../../policy/slicing/slice-index.js';
 import { collectRefs } from '../../policy/slicing/uid.js';
-import type { EngineRequest } from '../engine.js';
+import type { EngineRequest } from '../../core/engine.js';
 import { SliceCache } from './slice-cache.js';
 
 /** What one decision evaluates: a preparsed policy set and the entities to pass with the request. */

@@ -1,5 +1,5 @@
 import { uidKey, type EntityUid } from '../../cedar/types.js';
-import type { EngineRequest } from '../../engines/engine.js';
+import type { EngineRequest } from '../../core/engine.js';
 import { asUid, collectRefs, keyOf } from './uid.js';
 import type { ScopeInput } from './scope.js';
 import type { Entity } from '../../cedar/types.js';

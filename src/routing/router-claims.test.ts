@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigSchema } from '../../src/config/index.js';
-import { createRouter } from '../../src/routing/index.js';
+import { ConfigSchema } from '../config/index.js';
+import { createRouter } from './index.js';
 
 const routes = (raw: unknown[]) => ConfigSchema.parse({ routes: raw }).routes;
 

@@ -1,7 +1,7 @@
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { describe, expect, it } from 'vitest';
-import { SliceCache } from '../../src/engines/slicing/slice-cache.js';
-import { reserveWasmMemory, wasmMemoryBytes } from '../../src/engines/slicing/wasm-memory.js';
+import { SliceCache } from './slice-cache.js';
+import { reserveWasmMemory, wasmMemoryBytes } from './wasm-memory.js';
 
 const decide = (policySetId: string) => {
   const answer = cedar.statefulIsAuthorized({

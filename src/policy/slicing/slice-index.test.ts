@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { uidKey, type Entity, type EntityUid } from '../../src/cedar/types.js';
-import type { EngineRequest } from '../../src/engines/engine.js';
-import { schemaActionParents } from '../../src/policy/slicing/action-parents.js';
-import { EntityGraph } from '../../src/policy/slicing/entity-graph.js';
-import { scopeMatches, type Scope } from '../../src/policy/slicing/scope.js';
-import { SliceIndex, type IndexedPolicy } from '../../src/policy/slicing/slice-index.js';
+import { uidKey, type Entity, type EntityUid } from '../../cedar/types.js';
+import type { EngineRequest } from '../../core/engine.js';
+import { schemaActionParents } from './action-parents.js';
+import { EntityGraph } from './entity-graph.js';
+import { scopeMatches, type Scope } from './scope.js';
+import { SliceIndex, type IndexedPolicy } from './slice-index.js';
 
 const u = (type: string, id: string) => ({ type, id }) satisfies EntityUid;
 const k = (type: string, id: string) => uidKey(u(type, id));

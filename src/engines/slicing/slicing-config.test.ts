@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configFromObject } from '../../src/config/index.js';
-import { wasmReserveBytes } from '../../src/engines/slicing/wasm-memory.js';
-import { createStoreRegistry } from '../../src/policy/registry.js';
-import { generateTenantStore } from '../../scripts/gen-tenants.mjs';
-import { tempDir } from '../support/slicing.js';
+import { configFromObject } from '../../config/index.js';
+import { wasmReserveBytes } from './wasm-memory.js';
+import { createStoreRegistry } from '../registry.js';
+import { generateTenantStore } from '../../../scripts/gen-tenants.mjs';
+import { tempDir } from '../../../test/support/slicing.js';
 
 const tmp = tempDir('slicing-config');
 const policies = path.join(tmp.dir, 'policies');

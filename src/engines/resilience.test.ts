@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffMs, CircuitBreaker, type CircuitState } from '../../src/engines/resilience.js';
+import { backoffMs, CircuitBreaker, type CircuitState } from './resilience.js';
 
 describe('circuit breaker', () => {
   it('opens after N consecutive failures, refuses until resetMs, then lets one probe through', () => {

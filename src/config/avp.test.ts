@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { configFromObject } from '../../src/config/index.js';
-import { REPO_ROOT } from '../support/sidecar.js';
+import { configFromObject } from './index.js';
+import { REPO_ROOT } from '../../test/support/sidecar.js';
 
 const load = (raw: unknown) => configFromObject(raw, REPO_ROOT).config;
 const problem = (raw: unknown) => {

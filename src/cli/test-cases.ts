@@ -2,10 +2,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { StartupError } from '../errors.js';
+import { StartupError } from '../core/errors.js';
 import { formatIssues } from '../config/load.js';
-import { EntityUidWire, EntityWire, ContextWire } from '../doors/http/wire.js';
-import type { EngineAnswer, StoreEngine } from '../engines/engine.js';
+import { EntityUidWire, EntityWire, ContextWire } from '../cedar/wire.js';
+import type { EngineAnswer, StoreEngine } from '../core/engine.js';
 
 /**
  * A store's test cases (`<store>/tests.yaml`): requests with the decision the policies must give.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { LocalStoreEngine } from '../../src/engines/local.js';
-import { compileMemoryStore, StoreLoadError } from '../../src/policy/compile-store.js';
+import { LocalStoreEngine } from './local.js';
+import { compileMemoryStore, StoreLoadError } from '../policy/compile-store.js';
 
 const schema = JSON.stringify({
   App: {

@@ -4,17 +4,17 @@ import type { VerifiedPermissionsClientConfig } from '@aws-sdk/client-verifiedpe
 import { z } from 'zod';
 import type { Entity } from '../cedar/types.js';
 import { formatIssues, type LoadedConfig } from '../config/index.js';
-import { StartupError } from '../errors.js';
-import { EntityWire } from '../doors/http/wire.js';
-import type { StoreEngine, StoreStatus } from '../engines/engine.js';
-import { AvpStoreEngine, type AvpObserver } from '../engines/avp.js';
-import { AvpSyncStoreEngine, type AvpSyncObserver } from '../engines/avp-sync.js';
-import { LocalStoreEngine, type ReloadResult } from '../engines/local.js';
-import type { SliceStats } from '../engines/slicing/stats.js';
-import { reserveWasmMemory, wasmReserveBytes } from '../engines/slicing/wasm-memory.js';
+import { StartupError } from '../core/errors.js';
+import { EntityWire } from '../cedar/wire.js';
+import type { StoreEngine, StoreStatus } from '../core/engine.js';
+import { AvpStoreEngine, type AvpObserver } from './avp.js';
+import { AvpSyncStoreEngine, type AvpSyncObserver } from './avp-sync.js';
+import { LocalStoreEngine, type ReloadResult } from './local.js';
+import type { SliceStats } from './slicing/stats.js';
+import { reserveWasmMemory, wasmReserveBytes } from './slicing/wasm-memory.js';
 import type { SlicingMode } from '../config/schema.js';
-import { listStoreDirs } from './read-store.js';
-import { watchStoreDir } from './watch.js';
+import { listStoreDirs } from '../policy/read-store.js';
+import { watchStoreDir } from '../policy/watch.js';
 
 export interface ReloadEvent {
   store: string;

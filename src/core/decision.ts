@@ -1,5 +1,5 @@
 import type { CedarValue, Entity, EntityUid } from '../cedar/types.js';
-import type { ErrorCode } from '../errors.js';
+import type { ErrorCode } from './errors.js';
 
 /** Who is asking, once the pipeline has established it. */
 export type CallerType = 'user' | 'service' | string;

@@ -1,14 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ConfigSchema } from '../../src/config/index.js';
-import { AuthzError } from '../../src/errors.js';
-import type { DirectoryClient, DirectoryUser, UserDirectory } from '../../src/identity/cognito-directory.js';
-import { createEnricher, regionOfPool, type LookupOutcome } from '../../src/identity/enrich.js';
-import { createIdentifier } from '../../src/identity/identifier.js';
-import type { KeySource } from '../../src/identity/key-source.js';
-import { defaultPrefix, toCaller } from '../../src/identity/to-caller.js';
-import type { Caller } from '../../src/identity/types.js';
-import type { TrustedIssuer, VerifiedToken } from '../../src/identity/verify-token.js';
-import { createRouter } from '../../src/routing/index.js';
+import { ConfigSchema } from '../config/index.js';
+import { AuthzError } from '../core/errors.js';
+import type { DirectoryClient, DirectoryUser, UserDirectory } from './cognito-directory.js';
+import { createEnricher, regionOfPool, type LookupOutcome } from './enrich.js';
+import { createIdentifier } from './identifier.js';
+import type { KeySource } from './key-source.js';
+import { defaultPrefix, toCaller } from './to-caller.js';
+import type { Caller } from './types.js';
+import type { TrustedIssuer, VerifiedToken } from './verify-token.js';
+import { createRouter } from '../routing/index.js';
 
 const POOL = 'eu-west-1_Tenants1';
 const ISS = `https://cognito-idp.eu-west-1.amazonaws.com/${POOL}`;

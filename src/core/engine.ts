@@ -1,5 +1,5 @@
 import type { CedarValue, Entity, EntityUid } from '../cedar/types.js';
-import type { DecisionError } from '../pipeline/types.js';
+import type { DecisionError } from './decision.js';
 
 /** A fully resolved request: the principal is known and every entity the decision needs is listed. */
 export interface EngineRequest {

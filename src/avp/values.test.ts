@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { CedarValue, Entity } from '../../src/cedar/types.js';
+import type { CedarValue, Entity } from '../cedar/types.js';
 import {
   AvpValueError,
   fromAttributeValue,
   fromEntityItem,
   toAttributeValue,
   toEntityItem,
-} from '../../src/engines/avp-values.js';
+} from './values.js';
 
 describe('Cedar JSON ↔ AVP AttributeValue', () => {
   const pairs: [string, CedarValue, unknown][] = [

@@ -1,8 +1,8 @@
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { describe, expect, it } from 'vitest';
-import { uidKey, type Entity, type EntityUid } from '../../src/cedar/types.js';
-import { EntityGraph } from '../../src/policy/slicing/entity-graph.js';
-import { scopeMatches, scopeOf, type Scope } from '../../src/policy/slicing/scope.js';
+import { uidKey, type Entity, type EntityUid } from '../../cedar/types.js';
+import { EntityGraph } from './entity-graph.js';
+import { scopeMatches, scopeOf, type Scope } from './scope.js';
 
 const policyScope = (text: string): Scope => {
   const json = cedar.policyToJson(text);

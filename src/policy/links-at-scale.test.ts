@@ -1,11 +1,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compileStore, representativeLinks, StoreLoadError } from '../../src/policy/compile-store.js';
-import { readStoreFiles } from '../../src/policy/read-store.js';
-import type { TemplateLink } from '../../src/policy/types.js';
+import { compileStore, representativeLinks, StoreLoadError } from './compile-store.js';
+import { readStoreFiles } from './read-store.js';
+import type { TemplateLink } from './types.js';
 import { generateTenantStore } from '../../scripts/gen-tenants.mjs';
-import { tempDir } from '../support/slicing.js';
+import { tempDir } from '../../test/support/slicing.js';
 
 const tmp = tempDir('links-at-scale');
 afterAll(() => tmp.remove());

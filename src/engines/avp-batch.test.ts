@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Entity, EntityUid } from '../../src/cedar/types.js';
-import { canonical, planCalls, type PlanItem } from '../../src/engines/avp-batch.js';
+import type { Entity, EntityUid } from '../cedar/types.js';
+import { canonical, planCalls, type PlanItem } from './avp-batch.js';
 
 const u = (id: string): EntityUid => ({ type: 'User', id });
 const d = (id: string): EntityUid => ({ type: 'Doc', id });
