@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_JSON_DEPTH } from '../../src/doors/http/request-body.js';
+import { MAX_JSON_DEPTH } from '../../src/doors/shared/json-body.js';
 import type { Sidecar } from '../../src/server.js';
 import { postJson, startTestSidecar } from '../support/sidecar.js';
 import { tempDir } from '../support/temp.js';

@@ -3,7 +3,9 @@ import type { AuthzenConfig } from '../../config/index.js';
 import { AuthzError } from '../../core/errors.js';
 import type { Pipeline } from '../../pipeline/pipeline.js';
 import type { Decision, DecisionRequest } from '../../core/decision.js';
-import { readJsonBody } from '../http/request-body.js';
+import { readBodyText } from '../http/body-limit.js';
+import { parseJsonBody } from '../shared/json-body.js';
+import { zodBody } from '../shared/zod-body.js';
 import { expandEvaluations, toDecisionRequest } from './request.js';
 import { evaluationBody } from './response.js';
 import { EvaluationBody, EvaluationsBody, type EvaluationsSemantic } from './wire.js';
@@ -50,13 +52,13 @@ export function mountAuthzen(app: Hono, deps: AuthzenDeps): void {
 
   app.post(EVALUATION_PATH, async (c) => {
     echoRequestId(c);
-    const body = await readJsonBody(c, EvaluationBody);
+    const body = zodBody(EvaluationBody, parseJsonBody(await readBodyText(c)));
     return c.json(evaluationBody(await pipeline.decide(toDecisionRequest(config, body))));
   });
 
   app.post(EVALUATIONS_PATH, async (c) => {
     echoRequestId(c);
-    const body = await readJsonBody(c, EvaluationsBody);
+    const body = zodBody(EvaluationsBody, parseJsonBody(await readBodyText(c)));
     const items = expandEvaluations(body);
     if (items.length > deps.batchLimit) {
       throw new AuthzError(

@@ -3,8 +3,10 @@ import { AuthzError, isTokenErrorCode } from '../../core/errors.js';
 import type { Pipeline } from '../../pipeline/pipeline.js';
 import type { Decision, DecisionRequest } from '../../core/decision.js';
 import { decisionBody, statusOf } from './render.js';
-import { readJsonBody } from './request-body.js';
-import { AuthorizeBatchBody, AuthorizeBody, type AuthorizeItem } from './wire.js';
+import { checkBody } from '../shared/contract.js';
+import { parseJsonBody } from '../shared/json-body.js';
+import { readBodyText } from './body-limit.js';
+import { toEntities, type AuthorizeBatchBody, type AuthorizeBody, type AuthorizeItem } from './wire.js';
 
 /** The bearer token: the Authorization header wins over a `token` body field. */
 export function bearerToken(c: Context, bodyToken: string | undefined): string | undefined {
@@ -16,7 +18,7 @@ export function bearerToken(c: Context, bodyToken: string | undefined): string |
 /** One item of the token API → a pipeline request. Inline resource attributes become the resource entity. */
 export function toDecisionRequest(item: AuthorizeItem, token: string | undefined): DecisionRequest {
   const { type, id, attributes, parents } = item.resource;
-  const entities = [...item.entities];
+  const entities = toEntities(item.entities);
   if (attributes || parents) {
     if (entities.some((e) => e.uid.type === type && e.uid.id === id)) {
       throw new AuthzError('invalid_request', 'The resource has inline attributes and is also in entities.', {
@@ -29,7 +31,7 @@ export function toDecisionRequest(item: AuthorizeItem, token: string | undefined
     subject: { kind: 'token', token },
     action: item.action,
     resource: { type, id },
-    context: item.context,
+    context: item.context ?? {},
     entities,
   };
 }
@@ -51,7 +53,7 @@ function tokenFailure(c: Context, d: Decision) {
  */
 export function mountAuthorize(app: Hono, pipeline: Pipeline, batchLimit: number): void {
   app.post('/v1/authorize', async (c) => {
-    const body = await readJsonBody(c, AuthorizeBody);
+    const body = checkBody<AuthorizeBody>('AuthorizeRequest', parseJsonBody(await readBodyText(c)));
     const decision = await pipeline.decide(toDecisionRequest(body, bearerToken(c, body.token)));
     if (decision.reason && isTokenErrorCode(decision.reason)) return tokenFailure(c, decision);
     return c.json(
@@ -64,7 +66,7 @@ export function mountAuthorize(app: Hono, pipeline: Pipeline, batchLimit: number
   });
 
   app.post('/v1/authorize/batch', async (c) => {
-    const body = await readJsonBody(c, AuthorizeBatchBody);
+    const body = checkBody<AuthorizeBatchBody>('AuthorizeBatchRequest', parseJsonBody(await readBodyText(c)));
     if (body.items.length > batchLimit) {
       throw new AuthzError(
         'batch_too_large',

@@ -1,8 +1,10 @@
 import type { Hono } from 'hono';
 import type { Pipeline } from '../../pipeline/pipeline.js';
-import { readJsonBody } from './request-body.js';
+import { checkBody } from '../shared/contract.js';
+import { parseJsonBody } from '../shared/json-body.js';
+import { readBodyText } from './body-limit.js';
 import { decisionBody, statusOf } from './render.js';
-import { IsAuthorizedBody } from './wire.js';
+import { toEntities, type IsAuthorizedBody } from './wire.js';
 
 /**
  * `POST /v1/is-authorized`: an explicit principal, for trusted local callers and for testing
@@ -10,14 +12,14 @@ import { IsAuthorizedBody } from './wire.js';
  */
 export function mountIsAuthorized(app: Hono, pipeline: Pipeline): void {
   app.post('/v1/is-authorized', async (c) => {
-    const body = await readJsonBody(c, IsAuthorizedBody);
+    const body = checkBody<IsAuthorizedBody>('IsAuthorizedRequest', parseJsonBody(await readBodyText(c)));
     const decision = await pipeline.decide({
       subject: { kind: 'principal', principal: body.principal },
       store: body.store,
       action: body.action,
       resource: body.resource,
-      context: body.context,
-      entities: body.entities,
+      context: body.context ?? {},
+      entities: toEntities(body.entities),
     });
     return c.json(decisionBody(decision), statusOf(decision));
   });

@@ -1,38 +1,62 @@
-import { z } from 'zod';
-import { CedarValueWire, ContextWire, EntitiesWire, EntityUidWire } from '../../cedar/wire.js';
+import type { CedarValue, Entity, EntityUid } from '../../cedar/types.js';
 
-/** Wire schemas shared by the HTTP doors. Strict: an unknown field is a 400, not ignored. */
+/**
+ * The HTTP API's request bodies as TypeScript sees them once `checkBody` (doors/shared/contract.ts)
+ * has validated them against openapi.yaml. The schemas live in the contract only; these types
+ * mirror them. `context` and `entities` may be absent (they default to empty).
+ */
 
-export const IsAuthorizedBody = z.strictObject({
-  store: z.string().min(1),
-  principal: EntityUidWire,
-  action: EntityUidWire,
-  resource: EntityUidWire,
-  context: ContextWire,
-  entities: EntitiesWire,
-});
-export type IsAuthorizedBody = z.infer<typeof IsAuthorizedBody>;
+export interface IsAuthorizedBody {
+  store: string;
+  principal: EntityUid;
+  action: EntityUid;
+  resource: EntityUid;
+  context?: Record<string, CedarValue>;
+  entities?: EntityWire[];
+}
+
+/** An entity as the wire carries it: `attrs` and `parents` may be left out. */
+export interface EntityWire {
+  uid: EntityUid;
+  attrs?: Record<string, CedarValue>;
+  parents?: EntityUid[];
+  tags?: Record<string, CedarValue>;
+}
 
 /** A resource with its attributes inline (the common case), as `/v1/authorize` takes it. */
-export const ResourceWire = z.strictObject({
-  type: z.string().min(1),
-  id: z.string(),
-  attributes: z.record(z.string(), CedarValueWire).optional(),
-  parents: z.array(EntityUidWire).optional(),
-});
+export interface ResourceWire {
+  type: string;
+  id: string;
+  attributes?: Record<string, CedarValue>;
+  parents?: EntityUid[];
+}
 
-const AuthorizeItem = {
-  action: EntityUidWire,
-  resource: ResourceWire,
-  context: ContextWire,
-  entities: EntitiesWire,
-};
+export interface AuthorizeItem {
+  action: EntityUid;
+  resource: ResourceWire;
+  context?: Record<string, CedarValue>;
+  entities?: EntityWire[];
+}
 
-export const AuthorizeBody = z.strictObject({ ...AuthorizeItem, token: z.string().optional() });
-export type AuthorizeBody = z.infer<typeof AuthorizeBody>;
+export interface AuthorizeBody extends AuthorizeItem {
+  token?: string;
+}
 
-export const AuthorizeBatchBody = z.strictObject({
-  token: z.string().optional(),
-  items: z.array(z.strictObject(AuthorizeItem)).min(1),
-});
-export type AuthorizeItem = z.infer<typeof AuthorizeBatchBody>['items'][number];
+export interface AuthorizeBatchBody {
+  token?: string;
+  items: AuthorizeItem[];
+}
+
+/** Wire entities with their defaults filled in, as the pipeline takes them: always a new array. */
+export function toEntities(wire: EntityWire[] | undefined): Entity[] {
+  if (!wire || wire.length === 0) return [];
+  const out: Entity[] = new Array(wire.length);
+  for (let i = 0; i < wire.length; i++) {
+    const e = wire[i]!;
+    out[i] =
+      e.attrs && e.parents
+        ? (e as Entity)
+        : { uid: e.uid, attrs: e.attrs ?? {}, parents: e.parents ?? [], ...(e.tags ? { tags: e.tags } : {}) };
+  }
+  return out;
+}
