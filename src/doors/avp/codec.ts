@@ -1,4 +1,6 @@
 import { AVP_MAX_BATCH } from '../../avp/limits.js';
+import { parseJsonExact } from '../../cedar/json-exact.js';
+import { safetyProblem } from '../shared/json-body.js';
 import { z } from 'zod';
 import type { CedarValue, Entity, EntityUid } from '../../cedar/types.js';
 import { sameUid } from '../../cedar/types.js';
@@ -103,10 +105,13 @@ export function operationOf(target: string | undefined | null): string | undefin
 export function parseBody(text: string): Record<string, unknown> {
   let body: unknown;
   try {
-    body = text === '' ? {} : JSON.parse(text);
+    body = text === '' ? {} : parseJsonExact(text);
   } catch {
     throw new AwsError('SerializationException', 'The request body is not valid JSON.');
   }
+  // The sidecar's JSON safety rules (doors/shared/json-body.ts), in AVP's words.
+  const problem = safetyProblem(text, body);
+  if (problem) throw new AwsError('ValidationException', `${problem.path}: ${problem.message}`);
   if (!body || typeof body !== 'object' || Array.isArray(body))
     throw new AwsError('SerializationException', 'The request body must be a JSON object.');
   return body as Record<string, unknown>;
@@ -226,11 +231,16 @@ class Reader {
 
   json(v: unknown, path: string): unknown {
     if (typeof v !== 'string') return this.fail(path, 'must be a string of JSON');
+    let value: unknown;
     try {
-      return JSON.parse(v) as unknown;
+      value = parseJsonExact(v);
     } catch {
       return this.fail(path, 'is not valid JSON');
     }
+    const problem = safetyProblem(v, value);
+    if (problem)
+      return this.fail(problem.path === '(body)' ? path : `${path}.${problem.path}`, problem.message);
+    return value;
   }
 
   guard<T>(fn: () => T): T | undefined {

@@ -36,12 +36,15 @@ export function parseJsonBody(text: string): unknown {
       at ? `The body is not valid JSON (error at position ${at}).` : 'The body is not valid JSON.',
     );
   }
-  if (mayBreakARule(text)) {
-    const problem = checkJsonValue(value);
-    if (problem)
-      throw new AuthzError('invalid_request', `Invalid fields: ${problem.path}`, { fields: [problem] });
-  }
+  const problem = safetyProblem(text, value);
+  if (problem)
+    throw new AuthzError('invalid_request', `Invalid fields: ${problem.path}`, { fields: [problem] });
   return value;
+}
+
+/** The first safety rule the value parsed from `text` breaks, for doors that speak their own errors. */
+export function safetyProblem(text: string, value: unknown): FieldProblem | undefined {
+  return mayBreakARule(text) ? checkJsonValue(value) : undefined;
 }
 
 /** False only when no safety rule can apply to the value this text parses to. */
