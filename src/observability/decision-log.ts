@@ -1,6 +1,7 @@
 import { fstatSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
+import { compileMasks } from './mask.js';
 import { uidKey, type CedarValue, type EntityUid } from '../cedar/types.js';
 import { StartupError } from '../core/errors.js';
 import type { DecisionEvent, DecisionObserver } from '../pipeline/pipeline.js';
@@ -41,6 +42,7 @@ export interface DecisionLog extends DecisionObserver {
 
 /** One line of the decision log. Never the subject: for token callers it holds the raw token. */
 export interface DecisionLine {
+  type: 'decision';
   time: string;
   decisionId: string;
   callerType: string | null;
@@ -67,6 +69,8 @@ export function decisionLine(event: DecisionEvent, time: number): DecisionLine {
   const principal: EntityUid | undefined =
     d.principal ?? (request.subject.kind === 'principal' ? request.subject.principal : undefined);
   return {
+    // Tells decision lines from anything else on stdout.
+    type: 'decision',
     time: new Date(time).toISOString(),
     decisionId: d.decisionId,
     callerType: d.callerType ?? null,
@@ -86,8 +90,8 @@ export function decisionLine(event: DecisionEvent, time: number): DecisionLine {
 }
 
 /**
- * The decision log: one JSON line per decision, formatted by pino (whose redaction masks the
- * configured paths). `onDecision` only queues a record; serialising and writing happen on a later
+ * The decision log: one JSON line per decision, built directly from the decision (masked paths
+ * replaced by copy on write, see mask.ts). `onDecision` only queues a record; serialising and writing happen on a later
  * turn of the event loop, one write per batch. When the sink reports it is full the log waits for
  * `drain`; meanwhile at most `bufferSize` records wait and any more are dropped and counted, so a
  * slow disk or a blocked stdout never slows a decision nor grows memory without bound.
@@ -96,19 +100,9 @@ export function createDecisionLog(options: DecisionLogOptions, deps: DecisionLog
   if (!(options.bufferSize >= 1)) throw new TypeError('decision log: bufferSize must be at least 1');
   const random = deps.random ?? Math.random;
   const now = deps.now ?? Date.now;
-  let chunk = '';
-  let formatter: pino.Logger;
+  let mask: ReturnType<typeof compileMasks>;
   try {
-    formatter = pino(
-      {
-        base: null,
-        timestamp: false,
-        // pino needs at least one field here; it also tells decision lines from anything else on stdout.
-        formatters: { level: () => ({ type: 'decision' }) },
-        redact: { paths: options.maskPaths, censor: '***' },
-      },
-      { write: (line: string) => void (chunk += line) },
-    );
+    mask = compileMasks(options.maskPaths);
   } catch (err) {
     throw new StartupError(`config key decisionLog.maskPaths: ${(err as Error).message}`);
   }
@@ -132,17 +126,21 @@ export function createDecisionLog(options: DecisionLogOptions, deps: DecisionLog
     scheduled = false;
     if (queue.length && !blocked) {
       const batch = queue.splice(0, BATCH);
-      chunk = '';
+      let chunk = '';
       let full = false;
       try {
-        for (const { event, time } of batch) formatter.info(decisionLine(event, time));
+        // One JSON.stringify per line of a plain object: measured, pino's general-purpose
+        // formatting (level, bindings, redaction wrappers) was ~9% of a cached decision's CPU.
+        for (const { event, time } of batch) {
+          const line = decisionLine(event, time) as unknown as Record<string, unknown>;
+          chunk += JSON.stringify(mask ? mask(line) : line) + '\n';
+        }
         full = !deps.sink.write(chunk);
       } catch {
         // A destination that throws (closed, destroyed) loses this batch; it is counted, never raised.
         dropped += batch.length;
         for (let i = 0; i < batch.length; i++) deps.onDrop?.();
       }
-      chunk = '';
       if (full) {
         blocked = true;
         deps.sink.once('drain', () => {
