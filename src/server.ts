@@ -193,6 +193,12 @@ export async function startSidecar(
     observers,
     metrics,
     ...(cache ? { cache } : {}),
+    // Fail closed and say so: the DENY went out with this id, the log line lets on-call find it.
+    onInternalError: (err, decisionId) =>
+      logger.error(
+        { err: { message: (err as Error)?.message ?? String(err), name: (err as Error)?.name }, decisionId },
+        'decision failed inside the pipeline; answered DENY internal_error',
+      ),
   });
   const mounts: ((app: Hono) => void)[] = config.metrics.enabled ? [mountMetrics(metrics.registry)] : [];
   const readiness = config.issuers.length ? [identifier.readiness] : [];

@@ -112,3 +112,37 @@ describe('decision cache', () => {
     expect(() => createDecisionCache({ maxEntries: 0, allowTtlMs: 1, denyTtlMs: 1 })).toThrow(TypeError);
   });
 });
+
+describe('decision cache: the raw first-level key', () => {
+  it('answers a byte-identical repeat from the raw key alone (no semantic key computed)', () => {
+    const { cache, counts } = setup();
+    const first = cache.lookup('s', 'v1', request('d1'), 'door\0caller1\0{"a":1}');
+    cache.remember(first, evaluated(true));
+    const repeat = cache.lookup('s', 'v1', request('d1'), 'door\0caller1\0{"a":1}');
+    expect(repeat.hit?.allow).toBe(true);
+    expect(repeat.key).toBeUndefined();
+    expect(counts).toMatchObject({ hit: 1, miss: 1 });
+  });
+
+  it('falls back to the semantic key for other bytes, then remembers the raw key too', () => {
+    const { cache } = setup();
+    cache.remember(cache.lookup('s', 'v1', request('d1'), 'raw-1'), evaluated(true));
+    const other = cache.lookup('s', 'v1', request('d1'), 'raw-2');
+    expect(other.hit?.allow).toBe(true);
+    expect(other.key).toBeDefined();
+    expect(cache.lookup('s', 'v1', request('d1'), 'raw-2').key).toBeUndefined();
+  });
+
+  it('never serves a raw entry past its TTL, across versions, or for a key over the size bound', () => {
+    const { cache, advance } = setup();
+    cache.remember(cache.lookup('s', 'v1', request('d1'), 'raw'), evaluated(false));
+    advance(101); // DENY TTL is 100 ms
+    expect(cache.lookup('s', 'v1', request('d1'), 'raw').hit).toBeUndefined();
+    cache.remember(cache.lookup('s', 'v1', request('d2'), 'raw2'), evaluated(true));
+    expect(cache.lookup('s', 'v2', request('d2'), 'raw2').hit).toBeUndefined();
+    const long = 'x'.repeat(5_000);
+    const l = cache.lookup('s', 'v2', request('d3'), long);
+    expect(l.rawKey).toBeUndefined();
+    expect(cache.size()).toBeGreaterThanOrEqual(0);
+  });
+});

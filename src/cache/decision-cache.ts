@@ -12,13 +12,23 @@ export interface CachedAnswer {
   storeVersion: string;
 }
 
-/** The result of a lookup: the key to remember an answer under, and the answer when it was a hit. */
+/** The result of a lookup: the keys to remember an answer under, and the answer when it was a hit. */
 export interface CacheLookup {
   store: string;
   storeVersion: string;
-  key: string;
+  /** The semantic key; absent when the raw key hit (nothing else was computed). */
+  key?: string;
+  /** The first-level key from the request's bytes, when it had one. */
+  rawKey?: string;
   hit?: CachedAnswer;
 }
+
+/**
+ * Raw keys longer than this are not used (the semantic key alone serves such a request): a raw key
+ * is held whole, so this bounds what one entry can cost (10,000 entries × 2 K chars ≈ 40 MiB per
+ * store at worst; a typical request is a few hundred).
+ */
+export const MAX_RAW_KEY_CHARS = 2048;
 
 export interface DecisionCacheOptions {
   /** Entries per store; the least recently used one is evicted beyond it. */
@@ -33,8 +43,12 @@ export interface DecisionCacheOptions {
 }
 
 export interface DecisionCache {
-  /** Computes the key of a request against a store version and looks it up. */
-  lookup(store: string, storeVersion: string, request: EngineRequest): CacheLookup;
+  /**
+   * Looks a request up against a store version: first by `rawKey` (the request's bytes with its
+   * door and caller, when it has one: no key computed, no hash), then by the semantic key over
+   * everything the decision depends on. A semantic hit is also remembered under the raw key.
+   */
+  lookup(store: string, storeVersion: string, request: EngineRequest, rawKey?: string): CacheLookup;
   /**
    * Remembers an engine answer under a lookup's key. Only `evaluated` answers are kept, and only when
    * they were evaluated by the version the key was computed for and that version is still current:
@@ -48,6 +62,11 @@ export interface DecisionCache {
 interface StoreCache {
   version: string;
   lru: LRUCache<string, CachedAnswer>;
+  /**
+   * Raw keys (request bytes with door and caller) → the same answers, in their own LRU of the same
+   * bound, so `maxEntries`, the size and the eviction count keep meaning decisions.
+   */
+  raw: LRUCache<string, CachedAnswer>;
 }
 
 /**
@@ -74,22 +93,43 @@ export function createDecisionCache(options: DecisionCacheOptions): DecisionCach
             if (reason === 'evict') options.metrics?.evict();
           },
         }),
+        raw: new LRUCache<string, CachedAnswer>({
+          max: options.maxEntries,
+          ttl: Math.max(options.allowTtlMs, options.denyTtlMs, 1),
+          ...clock,
+        }),
       };
       stores.set(store, sc);
     } else if (sc.version !== version) {
       sc.lru.clear();
+      sc.raw.clear();
       sc.version = version;
     }
     return sc;
   };
 
   return {
-    lookup(store, storeVersion, request) {
+    lookup(store, storeVersion, request, rawKey) {
+      const sc = storeCache(store, storeVersion);
+      const lru = sc.lru;
+      const raw = rawKey !== undefined && rawKey.length <= MAX_RAW_KEY_CHARS ? rawKey : undefined;
+      if (raw !== undefined) {
+        const hit = sc.raw.get(raw);
+        if (hit) {
+          options.metrics?.hit();
+          return { store, storeVersion, rawKey: raw, hit };
+        }
+      }
       const key = decisionKey(store, storeVersion, request);
-      const hit = storeCache(store, storeVersion).lru.get(key);
-      if (hit) options.metrics?.hit();
-      else options.metrics?.miss();
-      return hit ? { store, storeVersion, key, hit } : { store, storeVersion, key };
+      const hit = lru.get(key);
+      if (hit) {
+        options.metrics?.hit();
+        // Never longer than the answer it repeats: the raw entry expires with the semantic one.
+        if (raw !== undefined) sc.raw.set(raw, hit, { ttl: Math.max(1, lru.getRemainingTTL(key)) });
+        return { store, storeVersion, key, hit };
+      }
+      options.metrics?.miss();
+      return raw !== undefined ? { store, storeVersion, key, rawKey: raw } : { store, storeVersion, key };
     },
     remember(lookup, answer) {
       if (answer.kind !== 'evaluated' || answer.storeVersion !== lookup.storeVersion) return;
@@ -97,16 +137,14 @@ export function createDecisionCache(options: DecisionCacheOptions): DecisionCach
       if (!sc || sc.version !== lookup.storeVersion) return;
       const ttl = answer.allow ? options.allowTtlMs : options.denyTtlMs;
       if (ttl <= 0) return;
-      sc.lru.set(
-        lookup.key,
-        {
-          allow: answer.allow,
-          determiningPolicies: answer.determiningPolicies,
-          errors: answer.errors,
-          storeVersion: answer.storeVersion,
-        },
-        { ttl },
-      );
+      const cached: CachedAnswer = {
+        allow: answer.allow,
+        determiningPolicies: answer.determiningPolicies,
+        errors: answer.errors,
+        storeVersion: answer.storeVersion,
+      };
+      if (lookup.key !== undefined) sc.lru.set(lookup.key, cached, { ttl });
+      if (lookup.rawKey !== undefined) sc.raw.set(lookup.rawKey, cached, { ttl });
     },
     size() {
       let n = 0;

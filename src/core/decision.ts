@@ -29,9 +29,19 @@ export interface DecisionRequest {
    * failure first, and the deny is observed (logged, counted) like any other; no engine is asked.
    */
   reject?: { reason: ErrorCode; message?: string };
+  /**
+   * The request exactly as it arrived, when the door built everything else above from these bytes
+   * alone (plus the caller the pipeline verifies): a byte-identical repeat from the same caller to
+   * the same store version is the same question, so the cache answers it before any key is
+   * computed from the parsed request. `door` keeps two doors' identical bytes apart.
+   */
+  raw?: { door: string; text: string };
 }
 
 export type DecisionValue = 'ALLOW' | 'DENY';
+
+/** How a batch is run: every item (the default), or in order until the first DENY / first ALLOW. */
+export type BatchSemantic = 'execute_all' | 'deny_on_first_deny' | 'permit_on_first_permit';
 
 export interface DecisionError {
   policyId: string;

@@ -81,6 +81,12 @@ export interface StoreEngine {
    * be cheap: no counting or formatting per call. A store without a version is never cached.
    */
   status(): StoreStatus;
+  /**
+   * The version answers come from right now, or undefined when the store must not be answered
+   * from cache (not loaded; an AVP sync past its staleness limit). Read on every request: a field
+   * read, nothing built.
+   */
+  servingVersion(): string | undefined;
   decide(requests: EngineRequest[]): Promise<EngineAnswer[]>;
   close(): Promise<void>;
 }

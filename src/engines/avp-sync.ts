@@ -187,6 +187,10 @@ export class AvpSyncStoreEngine implements StoreEngine {
     };
   }
 
+  servingVersion(): string | undefined {
+    return this.stale() ? undefined : this.inner.servingVersion();
+  }
+
   async decide(requests: EngineRequest[]): Promise<EngineAnswer[]> {
     if (this.stale()) {
       const age = this.syncAgeSeconds();

@@ -247,6 +247,10 @@ export class AvpStoreEngine implements StoreEngine {
     };
   }
 
+  servingVersion(): string | undefined {
+    return this.storeVersion;
+  }
+
   async decide(requests: EngineRequest[]): Promise<EngineAnswer[]> {
     const deadline = this.now() + this.config.timeBudgetMs;
     const answers: EngineAnswer[] = new Array(requests.length);

@@ -184,6 +184,10 @@ export class LocalStoreEngine implements StoreEngine {
     };
   }
 
+  servingVersion(): string | undefined {
+    return this.current?.compiled.version;
+  }
+
   async decide(requests: EngineRequest[]): Promise<EngineAnswer[]> {
     // A plain loop (see ../cedar/v8-flags.ts for the V8 crash that first showed around array
     // builtins calling into cedar-wasm; the flag is the fix, the loop costs nothing).

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { CacheLookup, DecisionCache } from '../cache/decision-cache.js';
 import { sameUid, type EntityUid } from '../cedar/types.js';
+import type { BatchSemantic, CallerType, Decision, DecisionRequest } from '../core/decision.js';
 import type { EngineAnswer, EngineRequest, StoreEngine } from '../core/engine.js';
 import { AuthzError, ERROR_CODES, type ErrorCode } from '../core/errors.js';
-import type { Caller, Identifier, Router } from '../identity/types.js';
 import type { StoreRegistry } from '../engines/registry.js';
-import type { CallerType, Decision, DecisionRequest } from '../core/decision.js';
+import type { Caller, Identifier, Router } from '../identity/types.js';
 
 /** Sees every decision once it is made: the decision log and the metrics hang here. */
 export interface DecisionObserver {
@@ -15,6 +15,7 @@ export interface DecisionObserver {
 export interface DecisionEvent {
   request: DecisionRequest;
   decision: Decision;
+  /** Time this request spent in the pipeline (in a batch: its own share, not the batch's). */
   durationSeconds: number;
 }
 
@@ -28,6 +29,8 @@ export interface PipelineDeps {
   observers?: DecisionObserver[];
   /** Counters the pipeline increments itself (the rest is counted by observers). */
   metrics?: PipelineMetrics;
+  /** Told about an exception the pipeline turned into a DENY, with that decision's id. */
+  onInternalError?: (err: unknown, decisionId: string) => void;
 }
 
 export interface PipelineMetrics {
@@ -35,15 +38,25 @@ export interface PipelineMetrics {
   engineError(engine: string, reason: string): void;
 }
 
+export interface BatchOptions {
+  /**
+   * `execute_all` (default) decides every item; the short-circuit semantics decide in order and stop
+   * after the first DENY (or ALLOW): later items get no decision, are not evaluated and not logged.
+   */
+  semantic?: BatchSemantic;
+}
+
 export interface Pipeline {
   decide(request: DecisionRequest): Promise<Decision>;
-  /** Decides many requests, one answer per request in order; identical tokens are verified once. */
-  decideBatch(requests: DecisionRequest[]): Promise<Decision[]>;
+  /**
+   * Decides many requests, one answer per request in order (fewer under a short-circuit
+   * semantic); identical tokens are verified once.
+   */
+  decideBatch(requests: DecisionRequest[], options?: BatchOptions): Promise<Decision[]>;
 }
 
 /** A request that has passed identification and routing and waits for its engine. */
 interface Resolved {
-  index: number;
   store: StoreEngine;
   engineRequest: EngineRequest;
   principal: EntityUid;
@@ -52,9 +65,29 @@ interface Resolved {
   lookup?: CacheLookup;
 }
 
+type Memo = Map<string | undefined, Promise<Caller>>;
+
+/**
+ * A small number per verified caller object, for the raw cache key: the token cache hands back the
+ * same Caller for the same token until it expires or is evicted, so equal numbers mean the same
+ * verified caller. A fresh Caller (re-verified, re-enriched) gets a new number: a miss, never a
+ * stale answer.
+ */
+const callerIds = new WeakMap<Caller, number>();
+let nextCallerId = 0;
+function callerId(caller: Caller): number {
+  let id = callerIds.get(caller);
+  if (id === undefined) callerIds.set(caller, (id = ++nextCallerId));
+  return id;
+}
+
 /**
  * The one decision pipeline: identify → route → cache → engine → observe. Every door calls it; nothing
  * here knows about HTTP or gRPC. Any failure on the way is a DENY with a reason, never an ALLOW.
+ *
+ * A single request takes a straight path (no batch bookkeeping); a batch resolves its requests
+ * together, sends each store's misses to its engine in one call, and observes each request with
+ * its own duration.
  */
 export function createPipeline(deps: PipelineDeps): Pipeline {
   const observers = deps.observers ?? [];
@@ -70,11 +103,16 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     ...extra,
   });
 
-  async function identify(
-    token: string | undefined,
-    memo: Map<string | undefined, Promise<Caller>>,
-  ): Promise<Caller> {
-    if (!deps.identifier) throw new AuthzError('invalid_token', 'No token issuer is configured.');
+  const internalError = (err: unknown): Decision => {
+    const d = deny('internal_error');
+    deps.onInternalError?.(err, d.decisionId);
+    return d;
+  };
+
+  function identify(token: string | undefined, memo: Memo | undefined): Promise<Caller> {
+    if (!deps.identifier)
+      return Promise.reject(new AuthzError('invalid_token', 'No token issuer is configured.'));
+    if (!memo) return deps.identifier.identify(token);
     let pending = memo.get(token);
     if (!pending) {
       pending = deps.identifier.identify(token);
@@ -84,17 +122,14 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   }
 
   /** Stage 1 and 2: who is asking, and which store answers. Returns a Decision when it is a deny already. */
-  async function resolve(
-    request: DecisionRequest,
-    index: number,
-    memo: Map<string | undefined, Promise<Caller>>,
-  ): Promise<Resolved | Decision> {
+  async function resolve(request: DecisionRequest, memo: Memo | undefined): Promise<Resolved | Decision> {
     let principal: EntityUid;
     let callerType: CallerType | undefined;
     let entities = request.entities;
     let context = request.context;
     let storeName = request.store;
     let tokenUse: 'identity' | 'access' | undefined;
+    let rawKey: string | undefined;
     if (request.subject.kind === 'token') {
       let caller: Caller;
       try {
@@ -131,6 +166,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       }
       entities = [caller.principal, ...request.entities];
       context = { ...request.context, ...caller.context };
+      if (request.raw) rawKey = `${request.raw.door}\0${callerId(caller)}\0${request.raw.text}`;
       if (!storeName && !request.reject) {
         storeName = deps.router?.route({
           callerType: caller.type,
@@ -142,6 +178,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     } else {
       principal = request.subject.principal;
       callerType = request.subject.callerType;
+      if (request.raw) rawKey = `${request.raw.door}\0\0${request.raw.text}`;
       // A stated principal without a store (AuthZEN) is routed by its caller type alone.
       if (!storeName && callerType) storeName = deps.router?.route({ callerType });
     }
@@ -170,14 +207,22 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     };
     // An engine that maps tokens itself (AVP with-token) gets the verified token and the request
     // as the door sent it; no other engine ever sees a token.
-    if (store.wantsToken && request.subject.kind === 'token' && request.subject.token && tokenUse)
+    if (store.wantsToken && request.subject.kind === 'token' && request.subject.token && tokenUse) {
       engineRequest.token = {
         value: request.subject.token,
         use: tokenUse,
         context: request.context,
         entities: request.entities,
       };
-    return { index, store, principal, ...(callerType ? { callerType } : {}), engineRequest };
+      // The raw key stands for the caller, not the token: an engine that reads the token itself
+      // may see claims the caller does not carry, so only the semantic key (token included) serves.
+      rawKey = undefined;
+    }
+    const resolved: Resolved = { store, principal, engineRequest };
+    if (callerType) resolved.callerType = callerType;
+    // Stage 3: the cache. A hit becomes a Decision of its own (fresh id, `cached: true`).
+    const cached = fromCache(resolved, rawKey);
+    return cached ?? resolved;
   }
 
   const who = (r: Resolved) => ({
@@ -186,16 +231,14 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     store: r.store.name,
   });
 
-  /** Stage 3: the cache. A hit becomes a Decision of its own (fresh id, `cached: true`). */
-  function fromCache(r: Resolved): Decision | undefined {
+  function fromCache(r: Resolved, rawKey: string | undefined): Decision | undefined {
     const cache = deps.cache;
     if (!cache) return undefined;
     // A store that is not ready (an AVP sync past its staleness limit) must fail closed: its
     // cached answers are not served either.
-    const status = r.store.status();
-    const version = status.ready ? status.version : undefined;
+    const version = r.store.servingVersion();
     if (!version) return undefined;
-    const lookup = cache.lookup(r.store.name, version, r.engineRequest);
+    const lookup = cache.lookup(r.store.name, version, r.engineRequest, rawKey);
     if (!lookup.hit) {
       r.lookup = lookup;
       return undefined;
@@ -238,48 +281,87 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }
   }
 
-  async function decideBatch(requests: DecisionRequest[]): Promise<Decision[]> {
-    const started = process.hrtime.bigint();
-    const memo = new Map<string | undefined, Promise<Caller>>();
+  function observe(request: DecisionRequest, decision: Decision, durationSeconds: number): void {
+    for (const observer of observers) {
+      try {
+        observer.onDecision({ request, decision, durationSeconds });
+      } catch {
+        /* an observer never changes or blocks a decision */
+      }
+    }
+  }
+
+  async function engineAnswers(store: StoreEngine, requests: EngineRequest[]): Promise<EngineAnswer[]> {
+    try {
+      return await store.decide(requests);
+    } catch {
+      return [];
+    }
+  }
+
+  async function decideOne(request: DecisionRequest, memo?: Memo): Promise<Decision> {
+    const started = performance.now();
+    let decision: Decision;
+    try {
+      const r = await resolve(request, memo);
+      decision = 'decision' in r ? r : toDecision(r, (await engineAnswers(r.store, [r.engineRequest]))[0]);
+    } catch (err) {
+      decision = internalError(err);
+    }
+    observe(request, decision, (performance.now() - started) / 1e3);
+    return decision;
+  }
+
+  async function decideAll(requests: DecisionRequest[]): Promise<Decision[]> {
+    const started = performance.now();
+    const memo: Memo = new Map();
     const out: Decision[] = new Array(requests.length);
-    const byStore = new Map<StoreEngine, Resolved[]>();
-    const resolved = await Promise.all(
-      requests.map((r, i) => resolve(r, i, memo).catch(() => deny('internal_error'))),
-    );
+    /** When each request's answer was known, for its own duration. */
+    const doneAt: number[] = new Array(requests.length);
+    const byStore = new Map<StoreEngine, { index: number; r: Resolved }[]>();
+    const resolved = await Promise.all(requests.map((r) => resolve(r, memo).catch(internalError)));
     resolved.forEach((r, i) => {
-      if ('decision' in r) out[i] = r;
-      else {
-        const cached = fromCache(r);
-        if (cached) out[i] = cached;
-        else byStore.set(r.store, [...(byStore.get(r.store) ?? []), r]);
+      if ('decision' in r) {
+        out[i] = r;
+        doneAt[i] = performance.now();
+      } else {
+        let group = byStore.get(r.store);
+        if (!group) byStore.set(r.store, (group = []));
+        group.push({ index: i, r });
       }
     });
     await Promise.all(
       [...byStore].map(async ([store, group]) => {
-        let answers: EngineAnswer[];
-        try {
-          answers = await store.decide(group.map((g) => g.engineRequest));
-        } catch {
-          answers = [];
-        }
-        group.forEach((g, k) => (out[g.index] = toDecision(g, answers[k])));
+        const answers = await engineAnswers(
+          store,
+          group.map((g) => g.r.engineRequest),
+        );
+        const now = performance.now();
+        group.forEach((g, k) => {
+          out[g.index] = toDecision(g.r, answers[k]);
+          doneAt[g.index] = now;
+        });
       }),
     );
-    const durationSeconds = Number(process.hrtime.bigint() - started) / 1e9 / Math.max(1, requests.length);
-    for (const observer of observers) {
-      requests.forEach((request, i) => {
-        try {
-          observer.onDecision({ request, decision: out[i]!, durationSeconds });
-        } catch {
-          /* an observer never changes or blocks a decision */
-        }
-      });
+    for (let i = 0; i < requests.length; i++) observe(requests[i]!, out[i]!, (doneAt[i]! - started) / 1e3);
+    return out;
+  }
+
+  async function decideBatch(requests: DecisionRequest[], options: BatchOptions = {}): Promise<Decision[]> {
+    const semantic = options.semantic ?? 'execute_all';
+    if (semantic === 'execute_all') return decideAll(requests);
+    // In order, stopping after the first answer of the deciding kind: the items after it are not
+    // evaluated, logged or counted, which is what a short-circuit caller asked for.
+    const stopOn = semantic === 'deny_on_first_deny' ? 'DENY' : 'ALLOW';
+    const memo: Memo = new Map();
+    const out: Decision[] = [];
+    for (const request of requests) {
+      const decision = await decideOne(request, memo);
+      out.push(decision);
+      if (decision.decision === stopOn) break;
     }
     return out;
   }
 
-  return {
-    decide: async (request) => (await decideBatch([request]))[0]!,
-    decideBatch,
-  };
+  return { decide: (request) => decideOne(request), decideBatch };
 }

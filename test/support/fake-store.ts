@@ -29,6 +29,7 @@ export function fakeStore(answer: (r: EngineRequest) => EngineAnswer = () => eva
       ready: true,
       ...(store.version ? { version: store.version } : {}),
     }),
+    servingVersion: () => store.version,
     async decide(requests) {
       seen.push(...requests);
       return requests.map((r) => store.answer(r));

@@ -26,23 +26,6 @@ function echoRequestId(c: Context): void {
 }
 
 /**
- * Runs the items under one evaluations semantic. `execute_all` is one pipeline batch; the
- * short-circuit semantics evaluate in order and stop at the first deny (or permit), which is the
- * last answer returned, so no later item is evaluated or logged.
- */
-async function evaluate(pipeline: Pipeline, requests: DecisionRequest[], semantic: EvaluationsSemantic) {
-  if (semantic === 'execute_all') return pipeline.decideBatch(requests);
-  const stopOn = semantic === 'deny_on_first_deny' ? 'DENY' : 'ALLOW';
-  const out: Decision[] = [];
-  for (const request of requests) {
-    const decision = await pipeline.decide(request);
-    out.push(decision);
-    if (decision.decision === stopOn) break;
-  }
-  return out;
-}
-
-/**
  * OpenID AuthZEN Authorization API 1.0 (evaluation, evaluations, metadata). The caller states
  * the subject and nothing is verified, so this API is for trusted local callers, served on the
  * same listener (loopback by default) as `/v1/is-authorized`.
@@ -72,7 +55,9 @@ export function mountAuthzen(app: Hono, deps: AuthzenDeps): void {
     const requests = items.map((item) => toDecisionRequest(config, item));
     // Without an `evaluations` array the request is a single evaluation, and so is its answer.
     if (!body.evaluations?.length) return c.json(evaluationBody(await pipeline.decide(requests[0]!)));
-    const decisions = await evaluate(pipeline, requests, body.options?.evaluations_semantic ?? 'execute_all');
+    const decisions = await pipeline.decideBatch(requests, {
+      semantic: body.options?.evaluations_semantic ?? 'execute_all',
+    });
     return c.json({ evaluations: decisions.map(evaluationBody) });
   });
 

@@ -53,8 +53,12 @@ function tokenFailure(c: Context, d: Decision) {
  */
 export function mountAuthorize(app: Hono, pipeline: Pipeline, batchLimit: number): void {
   app.post('/v1/authorize', async (c) => {
-    const body = checkBody<AuthorizeBody>('AuthorizeRequest', parseJsonBody(await readBodyText(c)));
-    const decision = await pipeline.decide(toDecisionRequest(body, bearerToken(c, body.token)));
+    const text = await readBodyText(c);
+    const body = checkBody<AuthorizeBody>('AuthorizeRequest', parseJsonBody(text));
+    const request = toDecisionRequest(body, bearerToken(c, body.token));
+    // Built from the body and the caller alone: a byte-identical repeat is the same question.
+    request.raw = { door: 'authorize', text };
+    const decision = await pipeline.decide(request);
     if (decision.reason && isTokenErrorCode(decision.reason)) return tokenFailure(c, decision);
     return c.json(
       {

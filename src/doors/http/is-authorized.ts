@@ -12,7 +12,8 @@ import { toEntities, type IsAuthorizedBody } from './wire.js';
  */
 export function mountIsAuthorized(app: Hono, pipeline: Pipeline): void {
   app.post('/v1/is-authorized', async (c) => {
-    const body = checkBody<IsAuthorizedBody>('IsAuthorizedRequest', parseJsonBody(await readBodyText(c)));
+    const text = await readBodyText(c);
+    const body = checkBody<IsAuthorizedBody>('IsAuthorizedRequest', parseJsonBody(text));
     const decision = await pipeline.decide({
       subject: { kind: 'principal', principal: body.principal },
       store: body.store,
@@ -20,6 +21,7 @@ export function mountIsAuthorized(app: Hono, pipeline: Pipeline): void {
       resource: body.resource,
       context: body.context ?? {},
       entities: toEntities(body.entities),
+      raw: { door: 'is-authorized', text },
     });
     return c.json(decisionBody(decision), statusOf(decision));
   });

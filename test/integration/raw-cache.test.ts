@@ -1,0 +1,133 @@
+import { appendFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { JWTPayload } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalStoreEngine } from '../../src/engines/local.js';
+import type { Sidecar } from '../../src/server.js';
+import { account, PAYMENTS_TYPES } from '../support/authorize.js';
+import { makeKey, nowSeconds, sign, type TestKey } from '../support/keys.js';
+import { postJson, startTestSidecar } from '../support/sidecar.js';
+import { copyOfSamplePolicies, tempDir, waitFor } from '../support/temp.js';
+
+/**
+ * The first-level cache key is the request's bytes (with its door and its verified caller). What it
+ * must never do: serve an answer across a reload, across callers, past a token's expiry; and what
+ * it must keep: a body in another key order is still the same question (semantic key).
+ */
+const ISS = 'https://idp.test/raw-cache';
+let key: TestKey;
+let sidecar: Sidecar;
+const policies = copyOfSamplePolicies();
+const keys = tempDir('raw-cache-keys-');
+
+const claims = (groups: string[], extra: JWTPayload = {}): JWTPayload => ({
+  iss: ISS,
+  sub: 'alice-sub',
+  aud: 'web-app',
+  token_use: 'id',
+  'cognito:groups': groups,
+  'custom:tenantId': 'acme',
+  iat: nowSeconds(),
+  exp: nowSeconds() + 600,
+  ...extra,
+});
+
+/** The same bytes every time: one fixed text, posted as is. */
+const BODY = JSON.stringify({
+  action: { type: 'Payments::Action', id: 'InitiatePayment' },
+  resource: account('acme-ops'),
+});
+
+const ask = (token: string, text = BODY) =>
+  postJson(`${sidecar.url}/v1/authorize`, text, { authorization: `Bearer ${token}` });
+
+beforeAll(async () => {
+  key = await makeKey('k1');
+  writeFileSync(path.join(keys.dir, 'jwks.json'), JSON.stringify({ keys: [key.publicJwk] }));
+  sidecar = await startTestSidecar(
+    {
+      policies: { dir: policies.dir, watch: false },
+      issuers: [
+        {
+          name: 'idp',
+          issuer: ISS,
+          jwksFile: 'jwks.json',
+          audiences: ['web-app'],
+          tokenUse: ['id'],
+          algorithms: ['RS256'],
+          principalIdPrefix: 'idp',
+          groupIdFormat: 'name',
+          entityTypes: PAYMENTS_TYPES,
+          attributes: { 'custom:tenantId': 'tenantId' },
+          clockSkewSeconds: 0,
+        },
+      ],
+      routes: [{ callerType: 'user', issuer: 'idp', store: 'customers' }],
+    },
+    keys.dir,
+  );
+});
+afterAll(async () => {
+  await sidecar?.close();
+  policies.remove();
+  keys.remove();
+});
+
+describe('byte-identical repeats', () => {
+  it('are served from cache for the same caller, and never to another caller', async () => {
+    const initiator = await sign(key, claims(['PAYMENT_INITIATOR']));
+    const viewer = await sign(key, claims(['VIEWER']));
+    expect((await ask(initiator)).json).toMatchObject({ decision: 'ALLOW', cached: false });
+    expect((await ask(initiator)).json).toMatchObject({ decision: 'ALLOW', cached: true });
+    // Same bytes, another caller (same sub, other groups): decided for that caller.
+    expect((await ask(viewer)).json).toMatchObject({ decision: 'DENY', cached: false });
+    expect((await ask(viewer)).json).toMatchObject({ decision: 'DENY', cached: true });
+    expect((await ask(initiator)).json).toMatchObject({ decision: 'ALLOW', cached: true });
+  });
+
+  it('a body that differs only in key order gets the same decision (from the semantic key)', async () => {
+    const initiator = await sign(key, claims(['PAYMENT_INITIATOR']));
+    const parsed = JSON.parse(BODY) as Record<string, unknown>;
+    const reordered = JSON.stringify({ resource: parsed.resource, action: parsed.action });
+    expect(reordered).not.toBe(BODY);
+    await ask(initiator);
+    expect((await ask(initiator, reordered)).json).toMatchObject({ decision: 'ALLOW', cached: true });
+  });
+
+  it('are decided again after a reload', async () => {
+    const initiator = await sign(key, claims(['PAYMENT_INITIATOR']));
+    const before = (await ask(initiator)).json;
+    expect((await ask(initiator)).json).toMatchObject({ decision: 'ALLOW', cached: true });
+    // A forbid on exactly this question, then a reload: the same bytes must now be denied.
+    appendFileSync(
+      path.join(policies.dir, 'customers', 'zz-raw-cache.cedar'),
+      '\n@id("raw-cache-forbid")\nforbid (principal, action == Payments::Action::"InitiatePayment", resource == Payments::Account::"acme-ops");\n',
+    );
+    const store = sidecar.stores.get('customers') as LocalStoreEngine;
+    expect(store.reload()).toMatchObject({ ok: true, changed: true });
+    const after = (await ask(initiator)).json;
+    expect(after).toMatchObject({
+      decision: 'DENY',
+      cached: false,
+      determiningPolicies: [{ policyId: 'raw-cache-forbid' }],
+    });
+    expect(after.storeVersion).not.toBe(before.storeVersion);
+  });
+
+  it('a token that expires between two identical requests is refused the second time', async () => {
+    const shortLived = await sign(key, claims(['PAYMENT_INITIATOR'], { exp: nowSeconds() + 2 }));
+    const first = await ask(shortLived);
+    expect(first.status).toBe(200);
+    // Poll, not a fixed sleep: the answer must turn into 401 expired once exp has passed.
+    const refused = await waitFor(
+      'the token to expire',
+      async () => {
+        const res = await ask(shortLived);
+        return res.status === 401 ? res : undefined;
+      },
+      5_000,
+      100,
+    );
+    expect(refused.json).toMatchObject({ decision: 'DENY', reason: 'expired' });
+  });
+});
