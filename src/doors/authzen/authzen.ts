@@ -2,13 +2,12 @@ import type { Context, Hono } from 'hono';
 import type { AuthzenConfig } from '../../config/index.js';
 import { AuthzError } from '../../core/errors.js';
 import type { Pipeline } from '../../pipeline/pipeline.js';
-import type { Decision, DecisionRequest } from '../../core/decision.js';
 import { readBodyText } from '../http/body-limit.js';
 import { parseJsonBody } from '../shared/json-body.js';
 import { zodBody } from '../shared/zod-body.js';
 import { expandEvaluations, toDecisionRequest } from './request.js';
 import { evaluationBody } from './response.js';
-import { EvaluationBody, EvaluationsBody, type EvaluationsSemantic } from './wire.js';
+import { EvaluationBody, EvaluationsBody } from './wire.js';
 
 export interface AuthzenDeps {
   pipeline: Pipeline;
