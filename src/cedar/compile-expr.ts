@@ -414,10 +414,9 @@ export function compileExpr(est: unknown, issues: CompileIssues, where = 'expr')
     default: {
       const f = EXTENSION_FUNCTIONS.get(op);
       if (f === undefined || !Array.isArray(body)) break;
-      if (body.length !== f.arity) {
-        issues.report(`${where}: \`${op}\` called with ${body.length} argument(s), takes ${f.arity}`);
-        return fail(`wrong number of arguments to \`${op}\``);
-      }
+      // Cedar parses a call with the wrong arity and fails only when it is evaluated.
+      if (body.length !== f.arity)
+        return fail(`\`${op}\` takes ${f.arity} argument(s), called with ${body.length}`);
       const args = body.map((x, i) => sub_(x, `${op}[${i}]`));
       const consts = args.map(constOf);
       if (f.constructor && consts.every((c) => c !== undefined)) {

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { authorize, type AuthzRequest, type AuthzResponse } from '../authorize.js';
 import { EntityStore } from '../entities.js';
 import { parseJsonExact } from '../json-exact.js';
-import { restoreExactLiterals } from '../exact-literals.js';
+import { policyTextToEst } from '../exact-literals.js';
 import { compilePolicySet, type CompiledPolicySet } from '../policy-set.js';
 import type { DataMode, PreparedData } from './modes.js';
 
@@ -62,14 +62,10 @@ export function splitPolicies(text: string): { staticPolicies: Record<string, un
   const staticPolicies: Record<string, unknown> = {};
   const templates: Record<string, unknown> = {};
   parts.policies.forEach((p, i) => {
-    const r = cedar.policyToJson(p);
-    if (r.type !== 'success') throw new Error(`policyToJson policy${i}: ${r.errors.map((e) => e.message).join('; ')}`);
-    staticPolicies[`policy${i}`] = restoreExactLiterals(r.json, p);
+    staticPolicies[`policy${i}`] = policyTextToEst(p);
   });
   parts.policy_templates.forEach((p, i) => {
-    const r = cedar.templateToJson(p);
-    if (r.type !== 'success') throw new Error(`templateToJson template${i}: ${r.errors.map((e) => e.message).join('; ')}`);
-    templates[`template${i}`] = restoreExactLiterals(r.json, p);
+    templates[`template${i}`] = policyTextToEst(p, true);
   });
   return { staticPolicies, templates };
 }
