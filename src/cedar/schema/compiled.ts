@@ -4,6 +4,7 @@
  */
 import { compileSchemaModel, loadSchemaJson } from './compile-schema.js';
 import type { ExtensionRegistry } from './extensions.js';
+import { defaultExtensions } from './default-extensions.js';
 import type { ActionInfo, EntityTypeInfo, SchemaModel } from './model.js';
 import { compileParser, type Parser, type ParserEnv } from './parse-value.js';
 
@@ -64,6 +65,9 @@ export class CompiledSchema {
 }
 
 /** Cedar schema text or JSON → CompiledSchema. Throws SchemaValidationError('invalid_schema'). */
-export function compileSchema(schema: string | object, ext: ExtensionRegistry): CompiledSchema {
+export function compileSchema(
+  schema: string | object,
+  ext: ExtensionRegistry = defaultExtensions,
+): CompiledSchema {
   return new CompiledSchema(compileSchemaModel(loadSchemaJson(schema)), ext);
 }

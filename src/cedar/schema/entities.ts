@@ -14,9 +14,8 @@
  *   when the schema says so; leaving out a group the schema implies through another one is not);
  * - the schema's action entities are added to the result.
  */
-import { CedarRecord, type EntityData, type EntityRef, type Value } from '../values.js';
+import { CedarRecord, valueEquals, type EntityData, type EntityRef, type Value } from '../values.js';
 import type { CompiledSchema } from './compiled.js';
-import { valueEquals } from './equal.js';
 import { SchemaValidationError, ValueProblem } from './errors.js';
 import { describeJson, isObject, own } from './json-shape.js';
 import { isActionType } from './model.js';

@@ -8,4 +8,4 @@ export { CONSTRUCTOR_OF, registryOf, type ExtensionFunction, type ExtensionRegis
 export { compileParser, readEntityUid, type Parser, type ParserEnv } from './parse-value.js';
 export type * from './model.js';
 export { isActionType, typeName } from './model.js';
-export { valueEquals, makeSet } from './equal.js';
+export { defaultExtensions } from './default-extensions.js';

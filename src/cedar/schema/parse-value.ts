@@ -13,9 +13,9 @@
  *
  * Failures throw ValueProblem; callers turn it into a SchemaValidationError with the path.
  */
-import { CedarRecord, EntityRef, type ExtensionValue, type Value } from '../values.js';
+import { CedarRecord, EntityRef, makeSet, type ExtensionValue, type Value } from '../values.js';
 import { ValueProblem } from './errors.js';
-import { makeSet } from './equal.js';
+
 import { callExtension } from './ext-call.js';
 import { CONSTRUCTOR_OF, type ExtensionRegistry } from './extensions.js';
 import {

@@ -7,8 +7,8 @@
  * `__extn` (a record with `fn` and `arg`/`args`, two keys or more), `__entity` (a record with string
  * `type` and `id`) or `__expr` (refused); any other record is a record, even `{"__entity": 5}`.
  */
-import { CedarRecord, EntityRef, type Value } from '../values.js';
-import { makeSet } from './equal.js';
+import { CedarRecord, EntityRef, makeSet, type Value } from '../values.js';
+
 import type { ExtensionRegistry } from './extensions.js';
 import { callExtension } from './ext-call.js';
 import { describeJson, isNormalizedName, isObject, jsonLong, own, problem, show } from './json-shape.js';
