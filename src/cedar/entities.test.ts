@@ -9,8 +9,17 @@ import { EntityStore } from './entities.js';
 import { parseEntitiesJson } from './json-value.js';
 import { EntityRef } from './values.js';
 
-type EJ = { uid: { type: string; id: string }; attrs: Record<string, unknown>; parents: { type: string; id: string }[] };
-const E = (type: string, id: string, parents: [string, string][] = [], attrs: Record<string, unknown> = {}): EJ => ({
+type EJ = {
+  uid: { type: string; id: string };
+  attrs: Record<string, unknown>;
+  parents: { type: string; id: string }[];
+};
+const E = (
+  type: string,
+  id: string,
+  parents: [string, string][] = [],
+  attrs: Record<string, unknown> = {},
+): EJ => ({
   uid: { type, id },
   attrs,
   parents: parents.map(([t, i]) => ({ type: t, id: i })),
@@ -40,12 +49,23 @@ const STATIC = [
   E('Action', 'read'),
 ];
 const KEYS = [
-  ['User', 'alice'], ['User', 'carol'], ['User', 'dave'], ['Group', 'g1'], ['Group', 'g2'], ['Org', 'o'],
-  ['Team', 'dangling'], ['Team', 't2'], ['Action', 'view'], ['Action', 'read'],
+  ['User', 'alice'],
+  ['User', 'carol'],
+  ['User', 'dave'],
+  ['Group', 'g1'],
+  ['Group', 'g2'],
+  ['Org', 'o'],
+  ['Team', 'dangling'],
+  ['Team', 't2'],
+  ['Action', 'view'],
+  ['Action', 'read'],
 ] as const;
 
 function agree(requestEntities: EJ[], actions: EJ[] = []): void {
-  const store = new EntityStore(parseEntitiesJson(STATIC.filter((e) => e.uid.type !== 'Action')), parseEntitiesJson(actions.length ? actions : STATIC.filter((e) => e.uid.type === 'Action')));
+  const store = new EntityStore(
+    parseEntitiesJson(STATIC.filter((e) => e.uid.type !== 'Action')),
+    parseEntitiesJson(actions.length ? actions : STATIC.filter((e) => e.uid.type === 'Action')),
+  );
   const view = store.view(parseEntitiesJson(requestEntities));
   const all = [...STATIC, ...requestEntities];
   for (const [ct, ci] of KEYS)
@@ -59,11 +79,19 @@ function agree(requestEntities: EJ[], actions: EJ[] = []): void {
 describe('EntityStore views', () => {
   it('static hierarchy: transitive, reflexive, dangling parents followed', () => agree([]));
   it('request entities: ancestors through the static hierarchy', () =>
-    agree([E('User', 'dave', [['Group', 'g1'], ['Team', 't2']]), E('Team', 't2', [['Org', 'o']])]));
+    agree([
+      E('User', 'dave', [
+        ['Group', 'g1'],
+        ['Team', 't2'],
+      ]),
+      E('Team', 't2', [['Org', 'o']]),
+    ]));
   it('a request entity that a static entity names as parent widens static ancestors', () =>
     agree([E('Team', 'dangling', [['Org', 'o']])]));
   it('cycles are tolerated', () => {
-    const store = new EntityStore(parseEntitiesJson([E('A', 'x', [['A', 'y']]), E('A', 'y', [['A', 'z']]), E('A', 'z', [['A', 'x']])]));
+    const store = new EntityStore(
+      parseEntitiesJson([E('A', 'x', [['A', 'y']]), E('A', 'y', [['A', 'z']]), E('A', 'z', [['A', 'x']])]),
+    );
     const v = store.view();
     expect(v.isIn(ref('A', 'x'), ref('A', 'z'))).toBe(true);
     expect(v.isIn(ref('A', 'z'), ref('A', 'y'))).toBe(true);
@@ -76,10 +104,16 @@ describe('EntityStore views', () => {
   it('duplicates: identical ones accepted, differing ones rejected, as cedar-wasm', () => {
     const store = new EntityStore(parseEntitiesJson(STATIC));
     expect(() => store.view(parseEntitiesJson([E('User', 'alice', [['Group', 'g1']])]))).not.toThrow();
-    expect(cedarIn([...STATIC, E('User', 'alice', [['Group', 'g1']])], ref('User', 'alice'), ref('Org', 'o'))).toBe(true);
+    expect(
+      cedarIn([...STATIC, E('User', 'alice', [['Group', 'g1']])], ref('User', 'alice'), ref('Org', 'o')),
+    ).toBe(true);
     expect(() => store.view(parseEntitiesJson([E('User', 'alice', [])]))).toThrow(/duplicate entity entry/);
-    expect(cedarIn([...STATIC, E('User', 'alice', [])], ref('User', 'alice'), ref('Org', 'o'))).toMatch(/duplicate entity entry/);
-    expect(() => parseEntitiesJson([E('X', 'a', [], { v: 1 }), E('X', 'a', [], { v: 2 })])).toThrow(/duplicate/);
+    expect(cedarIn([...STATIC, E('User', 'alice', [])], ref('User', 'alice'), ref('Org', 'o'))).toMatch(
+      /duplicate entity entry/,
+    );
+    expect(() => parseEntitiesJson([E('X', 'a', [], { v: 1 }), E('X', 'a', [], { v: 2 })])).toThrow(
+      /duplicate/,
+    );
   });
   it('entity data is looked up through the overlay first', () => {
     const store = new EntityStore(parseEntitiesJson(STATIC));

@@ -59,8 +59,16 @@ describe('templates and links', () => {
       links: [
         { templateId: 'template0', newId: 'L0', values: { '?principal': U('alice') } },
         { templateId: 'template0', newId: 'L1', values: { '?principal': U('bob') } },
-        { templateId: 'template1', newId: 'L2', values: { '?principal': { type: 'Org', id: 'acme' }, '?resource': { type: 'Photo', id: 'p1' } } },
-        { templateId: 'template1', newId: 'L3', values: { '?principal': { type: 'Org', id: 'x' }, '?resource': { type: 'Photo', id: 'p1' } } },
+        {
+          templateId: 'template1',
+          newId: 'L2',
+          values: { '?principal': { type: 'Org', id: 'acme' }, '?resource': { type: 'Photo', id: 'p1' } },
+        },
+        {
+          templateId: 'template1',
+          newId: 'L3',
+          values: { '?principal': { type: 'Org', id: 'x' }, '?resource': { type: 'Photo', id: 'p1' } },
+        },
         { templateId: 'template3', newId: 'L4', values: { '?resource': { type: 'Album', id: 'all' } } },
       ],
     });
@@ -70,7 +78,14 @@ describe('templates and links', () => {
       policies: templates,
       links: [
         { templateId: 'template0', newId: 'L0', values: { '?principal': U('alice') } },
-        { templateId: 'template2', newId: 'F0', values: { '?principal': { type: 'Group', id: 'staff' }, '?resource': { type: 'Album', id: 'trip' } } },
+        {
+          templateId: 'template2',
+          newId: 'F0',
+          values: {
+            '?principal': { type: 'Group', id: 'staff' },
+            '?resource': { type: 'Album', id: 'trip' },
+          },
+        },
       ],
     });
   });
@@ -85,7 +100,12 @@ describe('templates and links', () => {
     expect(new Set(set.policies.map((p) => p.test)).size).toBe(1);
     const res = authorize(
       set,
-      { principal: new EntityRef('User', 'u9999'), action: new EntityRef('A', 'a'), resource: new EntityRef('R', 'r'), context: EMPTY_RECORD },
+      {
+        principal: new EntityRef('User', 'u9999'),
+        action: new EntityRef('A', 'a'),
+        resource: new EntityRef('R', 'r'),
+        context: EMPTY_RECORD,
+      },
       new EntityStore([]).view(),
     );
     expect(res).toEqual({ decision: 'allow', reasons: ['l9999'], errors: [] });
@@ -94,10 +114,16 @@ describe('templates and links', () => {
 
 describe('authorizer', () => {
   it('forbid wins; reasons are the satisfied forbids', () => {
-    check({ policies: 'permit(principal, action, resource); forbid(principal, action, resource) when { principal.age > 40 }; forbid(principal, action, resource) when { false };' });
+    check({
+      policies:
+        'permit(principal, action, resource); forbid(principal, action, resource) when { principal.age > 40 }; forbid(principal, action, resource) when { false };',
+    });
   });
   it('erroring policies are skipped and listed', () => {
-    check({ policies: 'permit(principal, action, resource); forbid(principal, action, resource) when { principal.nope }; permit(principal, action, resource) when { 1 };' });
+    check({
+      policies:
+        'permit(principal, action, resource); forbid(principal, action, resource) when { principal.nope }; permit(principal, action, resource) when { 1 };',
+    });
   });
   it('no satisfied policy: deny, no reasons', () => {
     check({ policies: 'permit(principal, action, resource) when { false };' });
@@ -106,7 +132,10 @@ describe('authorizer', () => {
     check({ policies: '' });
   });
   it('errors in every policy still report each', () => {
-    check({ policies: 'forbid(principal, action, resource) when { 1 + "a" == 2 }; permit(principal, action, resource) when { principal.getTag("x") };' });
+    check({
+      policies:
+        'forbid(principal, action, resource) when { 1 + "a" == 2 }; permit(principal, action, resource) when { principal.getTag("x") };',
+    });
   });
 });
 
@@ -139,7 +168,9 @@ describe('unsupported-construct detector', () => {
     expect(set.unsupported.map((u) => u.what).join('\n')).toMatch(/scope[\s\S]*Unknown[\s\S]*2\^53/);
   });
   it('accepts bigint literals (exact) and the cedar-wasm EST of every construct', () => {
-    const est = policyTextToEst('permit(principal, action, resource) when { 9223372036854775807 - 9223372036854775806 == 1 };');
+    const est = policyTextToEst(
+      'permit(principal, action, resource) when { 9223372036854775807 - 9223372036854775806 == 1 };',
+    );
     const set = compilePolicySet({ staticPolicies: { p: est } });
     expect(set.unsupported).toEqual([]);
   });

@@ -12,7 +12,7 @@ export const ENTITIES = [
       score: { __extn: { fn: 'decimal', arg: '0.75' } },
       ip: { __extn: { fn: 'ip', arg: '10.0.0.7' } },
       born: { __extn: { fn: 'datetime', arg: '1980-05-01' } },
-      '__proto__': 'plain key',
+      __proto__: 'plain key',
       'a b': true,
     },
     parents: [{ type: 'Group', id: 'staff' }],

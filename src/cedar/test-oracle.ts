@@ -50,11 +50,16 @@ export function oracle(c: Case): Decided {
     policies: {
       staticPolicies: Object.fromEntries(statics),
       templates: Object.fromEntries(templates),
-      templateLinks: (c.links ?? []).map((l) => ({ templateId: l.templateId, newId: l.newId, values: l.values })),
+      templateLinks: (c.links ?? []).map((l) => ({
+        templateId: l.templateId,
+        newId: l.newId,
+        values: l.values,
+      })),
     },
     entities: (c.entities ?? []) as cedar.Entities,
   });
-  if (r.type !== 'success') throw new Error(`cedar-wasm failure: ${r.errors.map((e) => e.message).join('; ')}`);
+  if (r.type !== 'success')
+    throw new Error(`cedar-wasm failure: ${r.errors.map((e) => e.message).join('; ')}`);
   return {
     decision: r.response.decision,
     reasons: [...r.response.diagnostics.reason].sort(),

@@ -8,7 +8,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const VENDOR_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../testdata/cedar-conformance');
+export const VENDOR_DIR = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  '../../../testdata/cedar-conformance',
+);
 
 /** Extracts `corpus-tests.tar.gz` (if not already done) and returns the folder holding `corpus-tests/`. */
 export function corpusRoot(): string {

@@ -16,7 +16,11 @@ export interface Summary {
   results: TestResult[];
 }
 
-export function runSuite(tests: { root: string; path: string }[], mode: DataMode, checkValidation = false): Summary {
+export function runSuite(
+  tests: { root: string; path: string }[],
+  mode: DataMode,
+  checkValidation = false,
+): Summary {
   const results = tests.map((t) => runTest(t.root, t.path, { mode, checkValidation }));
   const reqs = results.flatMap((r) => r.requests);
   return {
@@ -67,7 +71,10 @@ export function report(s: Summary, verbose: boolean): string {
         if (n > 0) lines.push(`  of which ${n} test(s) listed in ${name}`);
       }
       const shown = verbose ? list : list.slice(0, 5);
-      for (const r of shown) lines.push(`  ${r.test} #${r.index}: ${(r.why ?? '').split('\n').slice(1).join(' / ').slice(0, 400)}`);
+      for (const r of shown)
+        lines.push(
+          `  ${r.test} #${r.index}: ${(r.why ?? '').split('\n').slice(1).join(' / ').slice(0, 400)}`,
+        );
       if (shown.length < list.length) lines.push(`  … ${list.length - shown.length} more`);
     }
   }

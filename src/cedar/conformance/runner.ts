@@ -56,9 +56,13 @@ export interface TestResult {
 }
 
 /** Policies text → EST per positional id, via cedar-wasm. */
-export function splitPolicies(text: string): { staticPolicies: Record<string, unknown>; templates: Record<string, unknown> } {
+export function splitPolicies(text: string): {
+  staticPolicies: Record<string, unknown>;
+  templates: Record<string, unknown>;
+} {
   const parts = cedar.policySetTextToParts(text);
-  if (parts.type !== 'success') throw new Error(`policy parse: ${parts.errors.map((e) => e.message).join('; ')}`);
+  if (parts.type !== 'success')
+    throw new Error(`policy parse: ${parts.errors.map((e) => e.message).join('; ')}`);
   const staticPolicies: Record<string, unknown> = {};
   const templates: Record<string, unknown> = {};
   parts.policies.forEach((p, i) => {
@@ -78,7 +82,8 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
 
 export function compare(exp: ExpectedRequest, got: AuthzResponse): string | undefined {
   const errIds = got.errors.map((e) => e.policyId);
-  if (exp.decision === got.decision && sameSet(exp.reason, got.reasons) && sameSet(exp.errors, errIds)) return undefined;
+  if (exp.decision === got.decision && sameSet(exp.reason, got.reasons) && sameSet(exp.errors, errIds))
+    return undefined;
   return (
     `decision ${got.decision} (expected ${exp.decision}); reasons [${got.reasons}] (expected [${exp.reason}]); ` +
     `errors [${errIds}] (expected [${exp.errors}])` +
@@ -111,7 +116,10 @@ export function runTest(root: string, testPath: string, opts: RunOptions): TestR
     return all('skip', `policies rejected by cedar-wasm's parser\n${(e as Error).message}`);
   }
   if (set.unsupported.length > 0)
-    return all('skip', `unsupported construct\n${set.unsupported.map((u) => `${u.policyId}: ${u.what}`).join('\n')}`);
+    return all(
+      'skip',
+      `unsupported construct\n${set.unsupported.map((u) => `${u.policyId}: ${u.what}`).join('\n')}`,
+    );
   let data: PreparedData;
   let store: EntityStore;
   try {
@@ -126,7 +134,12 @@ export function runTest(root: string, testPath: string, opts: RunOptions): TestR
     try {
       req = data.request(r, r.validateRequest !== false);
     } catch (e) {
-      return { test: testPath, index, outcome: 'mismatch', why: `${opts.mode.name}: request rejected\n${(e as Error).message}` };
+      return {
+        test: testPath,
+        index,
+        outcome: 'mismatch',
+        why: `${opts.mode.name}: request rejected\n${(e as Error).message}`,
+      };
     }
     const got = authorize(set, req, view);
     const diff = compare(r, got);
