@@ -65,3 +65,135 @@ export interface EntityData {
   parents: readonly EntityRef[];
   tags?: ReadonlyMap<string, Value>;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Helpers over the representation above (no change to it): equality, set building, type names.
+// ---------------------------------------------------------------------------------------------
+
+export function isEntity(v: Value): v is EntityRef {
+  return v instanceof EntityRef;
+}
+
+/**
+ * Cedar's `==`: structural, never an error. Values of different types are simply unequal; sets
+ * compare as sets (order and multiplicity ignored), records field-wise, extension values by their
+ * own `equals` (ip addresses compare address and prefix as written, decimals by value).
+ */
+export function valueEquals(a: Value, b: Value): boolean {
+  if (a === b) return true;
+  // Primitives: `===` already decided (longs are normalised, so a number never equals a bigint).
+  if (typeof a !== 'object' || typeof b !== 'object') return false;
+  if (a instanceof EntityRef) return b instanceof EntityRef && a.key === b.key;
+  if (a instanceof CedarSet) {
+    if (!(b instanceof CedarSet) || a.items.length !== b.items.length) return false;
+    // Both are deduplicated, so equal size + inclusion one way is set equality.
+    for (const x of a.items) if (!setHas(b, x)) return false;
+    return true;
+  }
+  if (a instanceof CedarRecord) {
+    if (!(b instanceof CedarRecord) || a.fields.size !== b.fields.size) return false;
+    for (const [k, v] of a.fields) {
+      const w = b.fields.get(k);
+      if (w === undefined || !valueEquals(v, w)) return false;
+    }
+    return true;
+  }
+  if (b instanceof EntityRef || b instanceof CedarSet || b instanceof CedarRecord) return false;
+  return a.kind === b.kind && a.equals(b);
+}
+
+/** Index of a large set for O(1) membership of primitives and entities; built lazily, once per set. */
+interface SetIndex {
+  prims: Set<unknown>;
+  entities: Set<string>;
+  others: Value[];
+}
+const setIndexes = new WeakMap<CedarSet, SetIndex>();
+const LINEAR_SCAN_MAX = 8;
+
+function indexOf(s: CedarSet): SetIndex {
+  let idx = setIndexes.get(s);
+  if (idx === undefined) {
+    idx = { prims: new Set(), entities: new Set(), others: [] };
+    for (const x of s.items) {
+      if (typeof x !== 'object') idx.prims.add(x);
+      else if (x instanceof EntityRef) idx.entities.add(x.key);
+      else idx.others.push(x);
+    }
+    setIndexes.set(s, idx);
+  }
+  return idx;
+}
+
+/** Cedar set membership (`contains`): structural equality against each element. */
+export function setHas(s: CedarSet, v: Value): boolean {
+  const items = s.items;
+  if (items.length <= LINEAR_SCAN_MAX) {
+    for (let i = 0; i < items.length; i++) if (valueEquals(items[i]!, v)) return true;
+    return false;
+  }
+  const idx = indexOf(s);
+  if (typeof v !== 'object') return idx.prims.has(v);
+  if (v instanceof EntityRef) return idx.entities.has(v.key);
+  for (const x of idx.others) if (valueEquals(x, v)) return true;
+  return false;
+}
+
+/** Build a Cedar set from values, dropping structural duplicates (first occurrence kept). */
+export function makeSet(values: readonly Value[]): CedarSet {
+  if (values.length <= 1) return new CedarSet(values);
+  const prims = new Set<unknown>();
+  const ents = new Set<string>();
+  const others: Value[] = [];
+  const out: Value[] = [];
+  for (const v of values) {
+    if (typeof v !== 'object') {
+      if (prims.has(v)) continue;
+      prims.add(v);
+    } else if (v instanceof EntityRef) {
+      if (ents.has(v.key)) continue;
+      ents.add(v.key);
+    } else {
+      if (others.some((o) => valueEquals(o, v))) continue;
+      others.push(v);
+    }
+    out.push(v);
+  }
+  return new CedarSet(out);
+}
+
+/** Cedar's name for a value's type, as used in error messages (`long`, `set`, `decimal`, …). */
+export function typeName(v: Value): string {
+  switch (typeof v) {
+    case 'boolean':
+      return 'bool';
+    case 'number':
+    case 'bigint':
+      return 'long';
+    case 'string':
+      return 'string';
+  }
+  if (v instanceof EntityRef) return `(entity of type \`${v.type}\`)`;
+  if (v instanceof CedarSet) return 'set';
+  if (v instanceof CedarRecord) return 'record';
+  return v.kind;
+}
+
+/** Cedar-syntax rendering of a value, for error messages only. */
+export function showValue(v: Value): string {
+  switch (typeof v) {
+    case 'boolean':
+    case 'number':
+    case 'bigint':
+      return String(v);
+    case 'string':
+      return JSON.stringify(v);
+  }
+  if (v instanceof EntityRef) return v.key;
+  if (v instanceof CedarSet) return `[${v.items.map(showValue).join(', ')}]`;
+  if (v instanceof CedarRecord)
+    return `{${[...v.fields].map(([k, x]) => `${JSON.stringify(k)}: ${showValue(x)}`).join(', ')}}`;
+  return String(v);
+}
+
+export const EMPTY_RECORD = new CedarRecord(new Map());
