@@ -20,6 +20,7 @@ import {
   type DecisionLog,
   type OwnedSink,
 } from './observability/decision-log.js';
+import type { EngineAnswer } from './core/engine.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { createPipeline, type DecisionObserver, type Pipeline } from './pipeline/pipeline.js';
@@ -65,6 +66,17 @@ export interface SidecarOptions {
   avp?: Pick<StoreRegistryOptions, 'avpObserver' | 'avpSyncObserver' | 'avpSdk'>;
 }
 
+/** An engine answer without request data, for a log line. */
+function summary(a: EngineAnswer) {
+  return a.kind === 'evaluated'
+    ? {
+        decision: a.allow ? 'ALLOW' : 'DENY',
+        determiningPolicies: a.determiningPolicies,
+        errors: a.errors.map((e) => e.policyId),
+      }
+    : { kind: a.kind };
+}
+
 /**
  * Wires config → stores → identity and routing → pipeline → doors, and starts listening. Throws
  * StartupError when the config or a store is bad, before anything listens.
@@ -83,6 +95,25 @@ export async function startSidecar(
   const stores = createStoreRegistry(loaded, {
     ...options.avp,
     sliceStats: metrics.slices,
+    evaluatorObserver: {
+      serving(store, evaluator, reason) {
+        metrics.evaluator.serving?.(store, evaluator, reason);
+        if (reason !== undefined)
+          logger.warn({ store, evaluator, reason }, `policy store "${store}" runs on cedar-wasm: ${reason}`);
+      },
+      mismatch(store, detail) {
+        metrics.evaluator.mismatch?.(store, detail);
+        logger.error(
+          {
+            store,
+            decisionId: detail.decisionId,
+            native: summary(detail.native),
+            wasm: summary(detail.wasm),
+          },
+          'native evaluator disagreed with cedar-wasm on a sampled decision',
+        );
+      },
+    },
     avpObserver: {
       call: (event) => {
         options.avp?.avpObserver?.call?.(event);

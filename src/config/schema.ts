@@ -32,6 +32,32 @@ const PoliciesSchema = z.strictObject({
 /** `on`: evaluate only the policies whose scope matches; `off`: every policy; `auto`: on above a threshold. */
 const SlicingModeSchema = z.enum(['auto', 'on', 'off']);
 
+/** `native`: the sidecar's TypeScript Cedar evaluator; `wasm`: cedar-wasm (Cedar's own Rust, compiled to wasm). */
+const EvaluatorNameSchema = z.enum(['native', 'wasm']);
+
+const EvaluatorSchema = z.strictObject({
+  /**
+   * Evaluator of every local and avp-sync store that does not set `stores.<name>.evaluator`.
+   * Default `native`: proven against Cedar's conformance corpus and a differential fuzzer, and an
+   * order of magnitude cheaper per decision than crossing into wasm. A store whose policies use
+   * something the native evaluator does not implement runs on `wasm` and says so (log, /readyz,
+   * `authz_store_evaluator`).
+   */
+  default: EvaluatorNameSchema.default('native'),
+  verify: z
+    .strictObject({
+      /**
+       * Fraction of native decisions decided again by cedar-wasm after the answer went out (never
+       * delaying or changing it); a disagreement counts in `authz_evaluator_mismatches_total` and is
+       * logged with the decision id. Default 0.001 (one in a thousand); 0 is off.
+       */
+      sampleRate: z.number().min(0).max(1).default(0.001),
+      /** `switch` (default): a disagreement moves that store version to `wasm`; `count`: only reported. */
+      onMismatch: z.enum(['switch', 'count']).default('switch'),
+    })
+    .prefault({}),
+});
+
 const LocalStoreSchema = z.strictObject({
   /** `local` (the default when `engine` is left out): cedar-wasm over a folder of policy files. */
   engine: z.literal('local'),
@@ -39,6 +65,8 @@ const LocalStoreSchema = z.strictObject({
   path: z.string().min(1).optional(),
   /** Scope slicing for this store; default `slicing.default`. */
   slicing: SlicingModeSchema.optional(),
+  /** `native` or `wasm` for this store; default `evaluator.default`. */
+  evaluator: EvaluatorNameSchema.optional(),
 });
 
 const SlicingSchema = z.strictObject({
@@ -135,6 +163,8 @@ const AvpSyncStoreSchema = z.strictObject({
   ...AvpLocation,
   /** Scope slicing of the pulled policies; default `slicing.default`. */
   slicing: SlicingModeSchema.optional(),
+  /** `native` or `wasm` for the pulled policies; default `evaluator.default`. */
+  evaluator: EvaluatorNameSchema.optional(),
   /** Seconds between two refreshes (only what changed since the last one is fetched). Default 60. */
   refreshSeconds: z.number().int().min(1).max(86_400).default(60),
   /**
@@ -406,6 +436,8 @@ export const ConfigSchema = z.strictObject({
   avpDoor: AvpDoorSchema.prefault({}),
   /** Scope slicing: evaluate only the policies that can apply to a request (large stores). */
   slicing: SlicingSchema.prefault({}),
+  /** Which Cedar evaluator decides for local and avp-sync stores, and how it is checked. */
+  evaluator: EvaluatorSchema.prefault({}),
   /** Token issuers the sidecar trusts. */
   issuers: z.array(IssuerSchema).default([]),
   /** Caller → store; the first matching route wins. No match is a DENY with reason `no_store`. */
@@ -436,6 +468,8 @@ export type StoreConfig = LocalStoreConfig | AvpStoreConfig | AvpSyncStoreConfig
 export type AvpDoorConfig = z.infer<typeof AvpDoorSchema>;
 export type SlicingConfig = z.infer<typeof SlicingSchema>;
 export type SlicingMode = z.infer<typeof SlicingModeSchema>;
+export type EvaluatorName = z.infer<typeof EvaluatorNameSchema>;
+export type EvaluatorConfig = z.infer<typeof EvaluatorSchema>;
 export type IssuerConfig = z.infer<typeof IssuerSchema>;
 export type RouteConfig = z.infer<typeof RouteSchema>;
 export type ClaimMapping = z.infer<typeof ClaimMappingSchema>;

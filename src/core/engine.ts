@@ -16,6 +16,8 @@ export interface EngineRequest {
    * what the door sent before the pipeline added anything. Never log or cache it.
    */
   token?: EngineToken;
+  /** The id the decision will carry, so an engine's later reports (a verification mismatch) can name it. */
+  decisionId?: string;
 }
 
 /** A verified bearer token handed to an engine that maps tokens itself. */
@@ -58,6 +60,10 @@ export interface StoreStatus {
   /** Sync engines: when the last good sync finished, and how old it is now. */
   lastSyncAt?: string;
   syncAgeSeconds?: number;
+  /** Local and sync engines: which Cedar evaluator decides (`native` or `wasm`). */
+  evaluator?: 'native' | 'wasm';
+  /** Why the store runs on `wasm` although `native` was configured (unsupported construct, mismatch). */
+  evaluatorFallback?: string;
   /** Remote engines: the circuit breaker's state. */
   circuit?: 'closed' | 'open' | 'half-open';
 }

@@ -36,7 +36,10 @@ export interface AvpSyncObserver {
   sync?(event: { store: string; result: SyncResult }): void;
 }
 
-export interface AvpSyncEngineOptions {
+export interface AvpSyncEngineOptions extends Pick<
+  LocalEngineOptions,
+  'evaluator' | 'verify' | 'evaluatorObserver'
+> {
   name: string;
   config: AvpSyncStoreConfig;
   /** Entities the store always has (the config's `entitiesFile`); AVP stores none. */
@@ -114,6 +117,9 @@ export class AvpSyncStoreEngine implements StoreEngine {
       idPrefix: `avp-sync:${options.name}`,
       ...(options.slicing ? { slicing: options.slicing } : {}),
       ...(options.sliceStats ? { stats: options.sliceStats } : {}),
+      ...(options.evaluator ? { evaluator: options.evaluator } : {}),
+      ...(options.verify ? { verify: options.verify } : {}),
+      ...(options.evaluatorObserver ? { evaluatorObserver: options.evaluatorObserver } : {}),
     });
     this.client =
       options.client ??
@@ -162,6 +168,10 @@ export class AvpSyncStoreEngine implements StoreEngine {
     return this.inner.sliced;
   }
 
+  get evaluator() {
+    return this.inner.evaluator;
+  }
+
   private stale(): boolean {
     const age = this.syncAgeSeconds();
     return age === undefined || age > this.config.maxStalenessSeconds;
@@ -176,6 +186,8 @@ export class AvpSyncStoreEngine implements StoreEngine {
       ready: inner.ready && !this.stale(),
       ...(inner.version ? { version: inner.version, policies: inner.policies } : {}),
       ...(inner.slicing ? { slicing: inner.slicing } : {}),
+      ...(inner.evaluator ? { evaluator: inner.evaluator } : {}),
+      ...(inner.evaluatorFallback ? { evaluatorFallback: inner.evaluatorFallback } : {}),
       ...(inner.loadedAt ? { loadedAt: inner.loadedAt } : {}),
       ...(this.lastGoodSyncAt !== undefined
         ? {

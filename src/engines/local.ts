@@ -7,12 +7,38 @@ import type { CompiledStore } from '../policy/types.js';
 import type { SlicingMode } from '../config/schema.js';
 import type { SliceFaults } from '../policy/slicing/entity-graph.js';
 import type { EngineAnswer, EngineRequest, StoreEngine, StoreStatus } from '../core/engine.js';
+import { compileNative, decideNative, NativeUnsupported, sameAnswer, type NativeVersion } from './native.js';
 import { Slicer } from './slicing/slicer.js';
 import type { SliceStats } from './slicing/stats.js';
 
 export type ReloadResult = { ok: true; version: string; changed: boolean } | { ok: false; error: string };
 
+/** Which evaluator decides: our TypeScript evaluator (`native`) or cedar-wasm (`wasm`). */
+export type Evaluator = 'native' | 'wasm';
+
+/**
+ * What the engine reports about its evaluator; observability implements it (metrics, log). Every
+ * hook is optional and must not throw.
+ */
+export interface EvaluatorObserver {
+  /** A version runs on an evaluator; `reason` says why it is not the one configured. */
+  serving?(store: string, evaluator: Evaluator, reason?: string): void;
+  /** A sampled native decision disagreed with cedar-wasm's answer on the same request. */
+  mismatch?(store: string, detail: { decisionId?: string; native: EngineAnswer; wasm: EngineAnswer }): void;
+}
+
 export interface LocalEngineOptions {
+  /** `native` (default) or `wasm`. A version the native evaluator cannot run falls back to `wasm`. */
+  evaluator?: Evaluator;
+  /**
+   * Verification of the native evaluator: a fraction of its decisions are decided again by
+   * cedar-wasm after the answer has gone out; a disagreement is reported and, with `switch`
+   * (default), the version is decided by cedar-wasm from then on (until the next version).
+   */
+  verify?: { sampleRate: number; onMismatch: 'switch' | 'count' };
+  evaluatorObserver?: EvaluatorObserver;
+  /** For the verification sample; default Math.random. */
+  random?: () => number;
   /** Scope slicing: `on`, `off`, or `auto` (on when a version has at least `autoThreshold` policies). */
   slicing?: { mode: SlicingMode; autoThreshold: number; cacheSize: number };
   /** Receives policies evaluated per decision and slice cache hits, misses and size. */
@@ -33,6 +59,10 @@ interface ActiveVersion {
   slicer?: Slicer;
   setId: string;
   schemaId?: string;
+  /** Present while the native evaluator decides this version. */
+  native?: NativeVersion;
+  /** Why this version runs on cedar-wasm although `native` was configured. */
+  fallback?: string;
 }
 
 /**
@@ -149,6 +179,16 @@ export class LocalStoreEngine implements StoreEngine {
           this.options.faults,
         )
       : undefined;
+    let native: NativeVersion | undefined;
+    let fallback: string | undefined;
+    if ((this.options.evaluator ?? 'native') === 'native') {
+      try {
+        native = compileNative(compiled);
+      } catch (err) {
+        if (!(err instanceof NativeUnsupported)) throw err;
+        fallback = err.message;
+      }
+    }
     this.current = {
       compiled,
       staticUids: new Set(compiled.entities.map((e) => uidKey(e.uid))),
@@ -156,7 +196,10 @@ export class LocalStoreEngine implements StoreEngine {
       setId: ids.set,
       ...(slicer ? { slicer } : {}),
       ...(compiled.schema !== undefined ? { schemaId: ids.schema } : {}),
+      ...(native ? { native } : {}),
+      ...(fallback !== undefined ? { fallback } : {}),
     };
+    this.options.evaluatorObserver?.serving?.(this.name, native ? 'native' : 'wasm', fallback);
     this.generation = gen;
     this.loadedAt = new Date().toISOString();
     this.options.stats?.onCacheSize(this.name, 0);
@@ -179,6 +222,8 @@ export class LocalStoreEngine implements StoreEngine {
       ready: c !== undefined,
       ...(c ? { version: c.compiled.version, policies: c.policyCount } : {}),
       ...(c?.slicer ? { slicing: { cachedSlices: c.slicer.cached } } : {}),
+      ...(c ? { evaluator: c.native ? ('native' as const) : ('wasm' as const) } : {}),
+      ...(c?.fallback !== undefined ? { evaluatorFallback: c.fallback } : {}),
       ...(this.loadedAt ? { loadedAt: this.loadedAt } : {}),
       ...(this.lastError ? { lastError: this.lastError } : {}),
     };
@@ -196,20 +241,84 @@ export class LocalStoreEngine implements StoreEngine {
     return answers;
   }
 
+  /** The evaluator deciding the serving version, and why it is not the configured one. */
+  get evaluator(): { evaluator: Evaluator; reason?: string } | undefined {
+    const c = this.current;
+    if (!c) return undefined;
+    if (c.native) return { evaluator: 'native' };
+    return c.fallback !== undefined ? { evaluator: 'wasm', reason: c.fallback } : { evaluator: 'wasm' };
+  }
+
   private decideOne(request: EngineRequest): EngineAnswer {
     const active = this.current;
     if (!active) return { kind: 'failed', reason: 'engine_unavailable', message: 'store not loaded' };
-    const store = active.compiled;
-    if (active.staticUids.size > 0) {
-      const clash = request.entities.find((e) => active.staticUids.has(uidKey(e.uid)));
-      if (clash) {
-        return {
-          kind: 'invalid',
-          message: `entity ${uidKey(clash.uid)} is defined by the store and cannot be supplied`,
-          storeVersion: store.version,
-        };
+    if (!active.native) return this.decideWasm(active, request);
+    const clash = this.staticClash(active, request);
+    if (clash) return clash;
+    const native = active.native;
+    let answer: EngineAnswer;
+    try {
+      if (active.slicer) {
+        const ids = active.slicer.select(request);
+        const policies = ids?.map((id) => native.byId.get(id)!);
+        this.options.stats?.onDecision(this.name, policies?.length ?? active.policyCount, 'none');
+        answer = decideNative(native, request, active.compiled.version, policies);
+      } else {
+        this.options.stats?.onDecision(this.name, active.policyCount, 'none');
+        answer = decideNative(native, request, active.compiled.version);
       }
+    } catch (err) {
+      return { kind: 'failed', reason: 'engine_error', message: (err as Error).message };
     }
+    const verify = this.options.verify;
+    if (verify && verify.sampleRate > 0 && (this.options.random ?? Math.random)() < verify.sampleRate)
+      this.recheck(active, request, answer);
+    return answer;
+  }
+
+  /**
+   * Decides a request again with cedar-wasm after the native answer has gone out (never delaying
+   * or changing it) and reports a disagreement; with `onMismatch: switch` this version is then
+   * decided by cedar-wasm until the next one.
+   */
+  private recheck(active: ActiveVersion, request: EngineRequest, nativeAnswer: EngineAnswer): void {
+    setImmediate(() => {
+      if (this.current !== active || !active.native) return;
+      let wasm: EngineAnswer;
+      try {
+        wasm = this.decideWasm(active, request);
+      } catch {
+        return;
+      }
+      if (wasm.kind === 'failed' || sameAnswer(nativeAnswer, wasm)) return;
+      this.options.evaluatorObserver?.mismatch?.(this.name, {
+        ...(request.decisionId ? { decisionId: request.decisionId } : {}),
+        native: nativeAnswer,
+        wasm,
+      });
+      if (this.options.verify?.onMismatch !== 'count') {
+        delete active.native;
+        active.fallback = 'the native evaluator disagreed with cedar-wasm on a sampled decision';
+        this.options.evaluatorObserver?.serving?.(this.name, 'wasm', active.fallback);
+      }
+    });
+  }
+
+  private staticClash(active: ActiveVersion, request: EngineRequest): EngineAnswer | undefined {
+    if (active.staticUids.size === 0) return undefined;
+    const clash = request.entities.find((e) => active.staticUids.has(uidKey(e.uid)));
+    if (!clash) return undefined;
+    return {
+      kind: 'invalid',
+      message: `entity ${uidKey(clash.uid)} is defined by the store and cannot be supplied`,
+      storeVersion: active.compiled.version,
+    };
+  }
+
+  private decideWasm(active: ActiveVersion, request: EngineRequest): EngineAnswer {
+    const store = active.compiled;
+    const clash = this.staticClash(active, request);
+    if (clash) return clash;
     let policySetId = active.setId;
     let statics = store.entities;
     let answer: cedar.AuthorizationAnswer;

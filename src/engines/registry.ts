@@ -9,10 +9,10 @@ import { EntityWire } from '../cedar/wire.js';
 import type { StoreEngine, StoreStatus } from '../core/engine.js';
 import { AvpStoreEngine, type AvpObserver } from './avp.js';
 import { AvpSyncStoreEngine, type AvpSyncObserver } from './avp-sync.js';
-import { LocalStoreEngine, type ReloadResult } from './local.js';
+import { LocalStoreEngine, type EvaluatorObserver, type ReloadResult } from './local.js';
 import type { SliceStats } from './slicing/stats.js';
 import { reserveWasmMemory, wasmReserveBytes } from './slicing/wasm-memory.js';
-import type { SlicingMode } from '../config/schema.js';
+import type { EvaluatorName, SlicingMode } from '../config/schema.js';
 import { listStoreDirs } from '../policy/read-store.js';
 import { watchStoreDir } from '../policy/watch.js';
 
@@ -47,6 +47,8 @@ export interface StoreRegistryOptions {
   avpSdk?: Partial<VerifiedPermissionsClientConfig>;
   /** Receives sliced stores' statistics (policies evaluated per decision, slice cache). */
   sliceStats?: SliceStats;
+  /** Which evaluator serves each store version, and verification mismatches. */
+  evaluatorObserver?: EvaluatorObserver;
 }
 
 /**
@@ -61,11 +63,20 @@ export function createStoreRegistry(loaded: LoadedConfig, options: StoreRegistry
 
   // Grown once, when the first store slices: filling slice caches then does not grow it step by step.
   const reserveBytes = wasmReserveBytes(config.slicing);
-  const reserveIfSliced = (store: { sliced: boolean }) => {
-    if (store.sliced) reserveWasmMemory(reserveBytes);
+  // Only a store that cedar-wasm decides fills a slice pool: a native store evaluates its slices
+  // without preparsing them.
+  const reserveIfSliced = (store: { sliced: boolean; evaluator?: { evaluator: string } | undefined }) => {
+    if (store.sliced && store.evaluator?.evaluator !== 'native') reserveWasmMemory(reserveBytes);
   };
 
-  const addLocal = (name: string, dir: string, slicing: SlicingMode) => {
+  /** Evaluator options of one store: its own choice, or the default; verification from config. */
+  const evaluatorOptions = (choice: EvaluatorName | undefined) => ({
+    evaluator: choice ?? config.evaluator.default,
+    verify: config.evaluator.verify,
+    ...(options.evaluatorObserver ? { evaluatorObserver: options.evaluatorObserver } : {}),
+  });
+
+  const addLocal = (name: string, dir: string, slicing: SlicingMode, evaluator?: EvaluatorName) => {
     if (!existsSync(dir))
       throw new StartupError(
         `policy store "${name}": folder ${dir} does not exist (config key stores.${name}.path)`,
@@ -77,6 +88,7 @@ export function createStoreRegistry(loaded: LoadedConfig, options: StoreRegistry
         cacheSize: config.slicing.cacheSize,
       },
       ...(options.sliceStats ? { stats: options.sliceStats } : {}),
+      ...evaluatorOptions(evaluator),
     });
     store.load();
     reserveIfSliced(store);
@@ -103,6 +115,7 @@ export function createStoreRegistry(loaded: LoadedConfig, options: StoreRegistry
             name,
             path.resolve(loaded.baseDir, s.path ?? path.join(config.policies.dir, name)),
             s.slicing ?? config.slicing.default,
+            s.evaluator,
           );
           break;
         case 'avp':
@@ -135,6 +148,7 @@ export function createStoreRegistry(loaded: LoadedConfig, options: StoreRegistry
             },
             ...(options.sliceStats ? { sliceStats: options.sliceStats } : {}),
             ...(options.avpSdk ? { sdk: options.avpSdk } : {}),
+            ...evaluatorOptions(s.evaluator),
           });
           stores.set(name, engine);
           break;

@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AvpObserver } from '../engines/avp.js';
 import type { StoreStatus } from '../core/engine.js';
+import type { EvaluatorObserver } from '../engines/local.js';
 import type { SliceStats } from '../engines/slicing/stats.js';
 import { ERROR_CODES, isTokenErrorCode } from '../core/errors.js';
 import type { CacheMetrics } from '../cache/metrics.js';
@@ -46,6 +47,8 @@ export interface Metrics {
    * (`authz_policies_evaluated`) and the slice caches (`authz_slice_cache_*`).
    */
   readonly slices: SliceStats;
+  /** Which evaluator serves each store (`authz_store_evaluator`) and verification mismatches. */
+  readonly evaluator: EvaluatorObserver;
 }
 
 export interface MetricsDeps {
@@ -243,6 +246,19 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     registers,
   });
 
+  const storeEvaluator = new Gauge({
+    name: 'authz_store_evaluator',
+    help: 'Which Cedar evaluator decides for each local or avp-sync store: 1 for the serving one (native or wasm), 0 for the other.',
+    labelNames: ['store', 'evaluator'] as const,
+    registers,
+  });
+  const mismatches = new Counter({
+    name: 'authz_evaluator_mismatches_total',
+    help: 'Sampled native decisions that cedar-wasm decided differently (each is logged with its decision id), by store.',
+    labelNames: ['store'] as const,
+    registers,
+  });
+
   const decisionChild = children((...v) => decisions.labels(...v));
   const evaluatedChild = children((store) => policiesEvaluated.labels(store!));
   const sliceHitChild = children((store) => sliceHits.labels(store!));
@@ -291,6 +307,14 @@ export function createMetrics(deps: MetricsDeps): Metrics {
         avpCalls.labels(store, operation, outcome).inc();
         if (outcome !== 'circuit_open') avpCallDuration.labels(store, operation).observe(durationSeconds);
       },
+    },
+    evaluator: {
+      serving(store, evaluator) {
+        storeEvaluator.labels(store, 'native').set(evaluator === 'native' ? 1 : 0);
+        storeEvaluator.labels(store, 'wasm').set(evaluator === 'wasm' ? 1 : 0);
+        mismatches.labels(store).inc(0);
+      },
+      mismatch: (store) => mismatches.labels(store).inc(),
     },
     slices: {
       onDecision(store, policies, cache) {

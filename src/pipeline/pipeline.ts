@@ -222,7 +222,11 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     if (callerType) resolved.callerType = callerType;
     // Stage 3: the cache. A hit becomes a Decision of its own (fresh id, `cached: true`).
     const cached = fromCache(resolved, rawKey);
-    return cached ?? resolved;
+    if (cached) return cached;
+    // The id is known before the engine runs, so an engine's later report (a verification
+    // mismatch) names the decision the caller got.
+    engineRequest.decisionId = randomUUID();
+    return resolved;
   }
 
   const who = (r: Resolved) => ({
@@ -254,18 +258,21 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     };
   }
 
+  const idOf = (r: Resolved) =>
+    r.engineRequest.decisionId ? { decisionId: r.engineRequest.decisionId } : {};
+
   function toDecision(r: Resolved, answer: EngineAnswer | undefined): Decision {
     if (!answer || answer.kind === 'failed') {
       const reason = answer?.reason ?? 'engine_error';
       deps.metrics?.engineError(r.store.engine, reason);
-      return deny(reason, who(r));
+      return deny(reason, { ...who(r), ...idOf(r) });
     }
     if (r.lookup) deps.cache?.remember(r.lookup, answer);
     switch (answer.kind) {
       case 'evaluated':
         return {
           decision: answer.allow ? 'ALLOW' : 'DENY',
-          decisionId: randomUUID(),
+          decisionId: r.engineRequest.decisionId ?? randomUUID(),
           ...who(r),
           storeVersion: answer.storeVersion,
           determiningPolicies: answer.determiningPolicies,
@@ -275,6 +282,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       case 'invalid':
         return deny('invalid_request', {
           ...who(r),
+          ...idOf(r),
           storeVersion: answer.storeVersion,
           message: answer.message,
         });

@@ -265,6 +265,15 @@ function checkPolicySet(
       if (src) problems.push(located(src.file, textOf(src.file), src.offset, v.error, v.policyId));
       else problems.push({ file: origins.linksFile, policyId: v.policyId, message: describe(v.error) });
     }
+    // Cedar reports validation errors in no fixed order (seen: b before a on one run, a before b on
+    // the next): sort them by place, so a user (and a test) sees the same list every time.
+    problems.sort(
+      (a, b) =>
+        a.file.localeCompare(b.file) ||
+        (a.line ?? 0) - (b.line ?? 0) ||
+        (a.column ?? 0) - (b.column ?? 0) ||
+        a.message.localeCompare(b.message),
+    );
   }
   return problems;
 }

@@ -345,7 +345,15 @@ describe('/healthz and /readyz', () => {
     expect(body.ready).toBe(true);
     expect(body.stores.map((s) => s.name).sort()).toEqual(sampleStores());
     for (const s of body.stores) {
-      expect(Object.keys(s).sort()).toEqual(['engine', 'loadedAt', 'name', 'policies', 'ready', 'version']);
+      expect(Object.keys(s).sort()).toEqual([
+        'engine',
+        'evaluator',
+        'loadedAt',
+        'name',
+        'policies',
+        'ready',
+        'version',
+      ]);
       expect(s).toMatchObject({
         engine: 'local',
         ready: true,

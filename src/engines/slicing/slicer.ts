@@ -78,6 +78,16 @@ export class Slicer {
     return this.cache.size;
   }
 
+  /**
+   * The ids of the policies whose scope can match the request (for an evaluator that needs no
+   * preparsed set), or undefined when this code cannot read the request (evaluate everything).
+   */
+  select(request: EngineRequest): string[] | undefined {
+    const view = this.graph.view(request);
+    if (!view) return undefined;
+    return this.index.select(view).map((p) => p.id);
+  }
+
   plan(request: EngineRequest): SlicePlan {
     const view = this.graph.view(request);
     if (!view) return this.everything();

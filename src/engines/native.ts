@@ -1,0 +1,137 @@
+import { authorize } from '../cedar/authorize.js';
+import { EntityStore } from '../cedar/entities.js';
+import { CedarEvalError } from '../cedar/eval-error.js';
+import {
+  CedarJsonError,
+  entityUidFromJson,
+  parseContextJson,
+  parseEntitiesJson,
+} from '../cedar/json-value.js';
+import { compilePolicySet, type CompiledPolicy, type CompiledPolicySet } from '../cedar/policy-set.js';
+import {
+  checkRequest,
+  compileSchema,
+  parseEntities,
+  SchemaValidationError,
+  type CompiledSchema,
+} from '../cedar/schema/index.js';
+import { isActionType } from '../cedar/schema/index.js';
+import type { EntityData } from '../cedar/values.js';
+import type { EngineAnswer, EngineRequest } from '../core/engine.js';
+import type { CompiledStore } from '../policy/types.js';
+
+/**
+ * One store version compiled for the TypeScript evaluator: policies as closures (template links
+ * share their template's body), the schema's checkers, and the static entities indexed with their
+ * ancestors. Built once per version; a request pays only for its own entities.
+ */
+export interface NativeVersion {
+  set: CompiledPolicySet;
+  byId: ReadonlyMap<string, CompiledPolicy>;
+  schema?: CompiledSchema;
+  statics: EntityStore;
+}
+
+/** Why a store version cannot run on the native evaluator (then it runs on cedar-wasm). */
+export class NativeUnsupported extends Error {}
+
+/**
+ * Compiles a store version for native evaluation. Throws NativeUnsupported when the policies use
+ * something the evaluator does not implement, or the schema or entities cannot be read by it: the
+ * engine then decides this version with cedar-wasm, and says so.
+ */
+export function compileNative(compiled: CompiledStore): NativeVersion {
+  const set = compilePolicySet({
+    staticPolicies: compiled.json.policies,
+    templates: compiled.json.templates,
+    templateLinks: compiled.links,
+  });
+  if (set.unsupported.length > 0) {
+    const u = set.unsupported[0]!;
+    throw new NativeUnsupported(
+      `policy ${u.policyId} uses ${u.what}${set.unsupported.length > 1 ? ` (and ${set.unsupported.length - 1} more)` : ''}`,
+    );
+  }
+  let schema: CompiledSchema | undefined;
+  let statics: EntityStore;
+  try {
+    if (compiled.schema !== undefined) {
+      schema = compileSchema(compiled.schema as string | object);
+      // With a schema, the static entities are conformed to it and the schema's action entities
+      // (the action hierarchy) are added, as Cedar does.
+      statics = new EntityStore(parseEntities(schema, compiled.entities));
+    } else statics = new EntityStore(parseEntitiesJson(compiled.entities));
+  } catch (err) {
+    throw new NativeUnsupported(
+      `the schema or entities could not be compiled natively: ${(err as Error).message}`,
+    );
+  }
+  return { set, byId: new Map(set.policies.map((p) => [p.id, p])), schema, statics };
+}
+
+/** The request's own entities, without the schema's action entities that parseEntities adds. */
+function requestEntities(native: NativeVersion, json: unknown): EntityData[] {
+  if (!native.schema) return parseEntitiesJson(json);
+  const schema = native.schema;
+  const parsed = parseEntities(schema, json);
+  // Those are the schema's own objects, appended after the request's entities.
+  return parsed.filter((e) => !(isActionType(e.uid.type) && schema.action(e.uid.key)?.entity === e));
+}
+
+/**
+ * One decision on the native evaluator. `policies` narrows the set to a scope slice (large
+ * stores); answers are Cedar's whole-set answers either way, because a policy whose scope cannot
+ * match can neither be satisfied nor error.
+ */
+export function decideNative(
+  native: NativeVersion,
+  request: EngineRequest,
+  storeVersion: string,
+  policies?: readonly CompiledPolicy[],
+): EngineAnswer {
+  let principal, action, resource, context, view;
+  try {
+    if (native.schema) {
+      const checked = checkRequest(native.schema, request, { validateRequest: true });
+      ({ principal, action, resource, context } = checked);
+    } else {
+      principal = entityUidFromJson(request.principal, 'principal');
+      action = entityUidFromJson(request.action, 'action');
+      resource = entityUidFromJson(request.resource, 'resource');
+      context = parseContextJson(request.context);
+    }
+    view = native.statics.view(request.entities.length ? requestEntities(native, request.entities) : []);
+  } catch (err) {
+    if (
+      err instanceof SchemaValidationError ||
+      err instanceof CedarJsonError ||
+      err instanceof CedarEvalError
+    )
+      return { kind: 'invalid', message: err.message, storeVersion };
+    throw err;
+  }
+  const answer = authorize(
+    policies ? { policies, unsupported: [] } : native.set,
+    { principal, action, resource, context },
+    view,
+  );
+  return {
+    kind: 'evaluated',
+    allow: answer.decision === 'allow',
+    determiningPolicies: answer.reasons,
+    errors: answer.errors,
+    storeVersion,
+  };
+}
+
+/** Whether two evaluated answers agree as Cedar's answers are compared: decision, reason set, error-id set. */
+export function sameAnswer(a: EngineAnswer, b: EngineAnswer): boolean {
+  if (a.kind !== b.kind) return false;
+  if (a.kind !== 'evaluated' || b.kind !== 'evaluated') return true; // both invalid (or both failed)
+  const set = (xs: string[]) => [...new Set(xs)].sort().join('\0');
+  return (
+    a.allow === b.allow &&
+    set(a.determiningPolicies) === set(b.determiningPolicies) &&
+    set(a.errors.map((e) => e.policyId)) === set(b.errors.map((e) => e.policyId))
+  );
+}
