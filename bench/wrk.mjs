@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { freePort, median, onCore0, pinned, waitForUrl } from './lib.mjs';
+import { freePort, median, pinned, waitForUrl } from './lib.mjs';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const { values: opts } = parseArgs({
