@@ -548,15 +548,23 @@ const CASES: Case[] = [
 
 // ---------------------------------------------------------------------------------------------
 
-let sidecar: Sidecar;
+/** One sidecar per evaluator: every case must come out the same on both. */
+const sidecars = {} as Record<'native' | 'wasm', Sidecar>;
 const stores = {} as Record<Store, IndependentStore>;
 
 beforeAll(async () => {
-  sidecar = await startTestSidecar({ policies: { watch: false } });
+  for (const evaluator of ['native', 'wasm'] as const)
+    sidecars[evaluator] = await startTestSidecar({
+      policies: { watch: false },
+      evaluator: { default: evaluator },
+    });
   for (const store of ['customers', 'internal', 'services'] as const)
     stores[store] = loadIndependently(store);
 });
-afterAll(async () => sidecar?.close());
+afterAll(async () => {
+  await sidecars.native?.close();
+  await sidecars.wasm?.close();
+});
 
 interface Outcome {
   decision: 'ALLOW' | 'DENY' | 'INVALID';
@@ -585,7 +593,7 @@ function direct(tc: Case): Outcome {
   };
 }
 
-async function overHttp(tc: Case): Promise<Outcome> {
+async function overHttp(tc: Case, sidecar: Sidecar): Promise<Outcome> {
   const res = await postJson(`${sidecar.url}/v1/is-authorized`, {
     store: tc.store,
     principal: tc.principal,
@@ -643,9 +651,22 @@ describe('faithfulness: HTTP answers equal cedar-wasm isAuthorized on the store 
     expect(new Set(CASES.map((tc) => tc.name)).size).toBe(CASES.length);
   });
 
-  it.each(CASES.map((tc) => [`${tc.store}: ${tc.name}`, tc] as const))('%s', async (_name, tc) => {
+  it('serves every store on the evaluator it was asked for', async () => {
+    for (const [evaluator, sidecar] of Object.entries(sidecars)) {
+      const ready = (await (await fetch(`${sidecar.url}/readyz`)).json()) as {
+        stores: { evaluator: string }[];
+      };
+      expect(ready.stores.map((s) => s.evaluator)).toEqual(ready.stores.map(() => evaluator));
+    }
+  });
+
+  it.each(
+    CASES.flatMap((tc) =>
+      (['native', 'wasm'] as const).map((ev) => [`${ev}: ${tc.store}: ${tc.name}`, ev, tc] as const),
+    ),
+  )('%s', async (_name, evaluator, tc) => {
     const expected = direct(tc);
     expect(expected.decision, 'the sample policies changed: update this case').toBe(tc.expect);
-    expect(await overHttp(tc)).toEqual(expected);
+    expect(await overHttp(tc, sidecars[evaluator])).toEqual(expected);
   });
 });

@@ -30,6 +30,10 @@ describe('slicing on vs off, store variants (100 tenants)', () => {
       const reference = await answers(engine(dir, 'off'), requests);
       const sliced = await answers(engine(dir, 'on'), requests);
       expect(firstMismatch(reference, sliced, requests)).toBeUndefined();
+      // The native evaluator, sliced, against cedar-wasm unsliced (ids, not messages).
+      const referenceIds = await answers(engine(dir, 'off'), requests, false);
+      const native = await answers(engine(dir, 'on', { evaluator: 'native' }), requests, false);
+      expect(firstMismatch(referenceIds, native, requests)).toBeUndefined();
     },
     180_000,
   );

@@ -41,6 +41,13 @@ describe.each(cases)('slicing on vs off, $tenants tenants', ({ tenants, requests
       const reference = await answers(off, requests);
       const sliced = await answers(on, requests);
       expect(firstMismatch(reference, sliced, requests)).toBeUndefined();
+      // The native evaluator, sliced and not, against cedar-wasm unsliced (ids, not messages).
+      const referenceIds = await answers(off, requests, false);
+      for (const mode of ['off', 'on'] as const) {
+        const native = engine(dir, mode, { evaluator: 'native' });
+        expect(native.evaluator).toEqual({ evaluator: 'native' });
+        expect(firstMismatch(referenceIds, await answers(native, requests, false), requests)).toBeUndefined();
+      }
 
       // The mix is not vacuous: it allows, denies, errors and rejects.
       const kinds = new Set(

@@ -67,7 +67,7 @@ describe('hot reload of a sliced 10,000-tenant store', () => {
       for (let round = 0; round < 60; round++) {
         const start = (round * 37) % requests.length;
         const batch = requests.slice(start, start + 20);
-        const got = (await store.decide(batch)).map(normalize);
+        const got = (await store.decide(batch)).map((a) => normalize(a));
         got.forEach((answer, j) => {
           const i = start + j;
           const version =

@@ -460,6 +460,8 @@ let root: string;
 let world: World;
 let shared: Sidecar;
 let perTenant: Sidecar;
+/** The shared style again on cedar-wasm: the proof holds on both evaluators. */
+let sharedWasm: Sidecar;
 
 function issuerConfig(jwksFile: string) {
   return {
@@ -522,7 +524,7 @@ beforeAll(async () => {
   writeSharedStores(world, path.join(root, 'shared-style'));
   writeTenantStores(world, path.join(root, 'per-tenant-style'));
   const tenantRoute = { claim: 'custom:tenantId', template: 'tenant-{value}' };
-  [shared, perTenant] = await Promise.all([
+  const sharedStyle = (evaluator: 'native' | 'wasm') =>
     startTestSidecar({
       policies: { dir: path.join(root, 'shared-style'), watch: false },
       issuers: [issuerConfig(jwksFile)],
@@ -530,7 +532,11 @@ beforeAll(async () => {
         { callerType: 'user', issuer: 'pool', store: 'shared' },
         { callerType: 'service', issuer: 'pool', store: 'shared-services' },
       ],
-    }),
+      evaluator: { default: evaluator },
+    });
+  [shared, sharedWasm, perTenant] = await Promise.all([
+    sharedStyle('native'),
+    sharedStyle('wasm'),
     startTestSidecar({
       policies: { dir: path.join(root, 'per-tenant-style'), watch: false },
       issuers: [issuerConfig(jwksFile)],
@@ -544,6 +550,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await shared?.close();
+  await sharedWasm?.close();
   await perTenant?.close();
   if (root) rmSync(root, { recursive: true, force: true });
 });
@@ -644,16 +651,17 @@ async function run(
   return c;
 }
 
-describe('tenant isolation proof (seeded, 50 tenants, both isolation styles)', () => {
+describe('tenant isolation proof (seeded, 50 tenants, both isolation styles, both evaluators)', () => {
   // About 10 s of requests on an idle machine; the timeout leaves room for a loaded one.
   it(
     'never allows a request on another tenant’s resource, and every decision is the oracle’s',
-    { timeout: 120_000 },
+    { timeout: 180_000 },
     async () => {
       const groups = makeRequests(world);
       const started = Date.now();
       const results = {
         shared: await run('shared', shared, groups),
+        'shared (wasm)': await run('shared', sharedWasm, groups),
         'per-tenant': await run('per-tenant', perTenant, groups),
       };
       const ms = Date.now() - started;
