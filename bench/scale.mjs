@@ -45,6 +45,8 @@ const OPTIONS = {
   'no-fill': { type: 'boolean', default: false },
   write: { type: 'boolean', default: false },
   json: { type: 'string' },
+  /** The Cedar evaluator of every store: `native` (the default, as a store gets it) or `wasm`. */
+  evaluator: { type: 'string', default: 'native' },
 };
 
 /**
@@ -69,6 +71,7 @@ export async function runScaleBench(args = []) {
     loadAverage: os.loadavg()[0],
     date: started.toISOString().slice(0, 10),
     command: ['node bench/scale.mjs', ...args].join(' '),
+    evaluator: opts.evaluator,
     pinned: pinning().length > 0,
   };
 
@@ -97,6 +100,7 @@ export async function runScaleBench(args = []) {
           dir: stores[tenants].dir,
           seconds,
           cacheSize: CACHE_SIZE,
+          evaluator: opts.evaluator,
         });
     if (!opts['no-fill'])
       for (const reserve of ['auto', 0])
@@ -108,9 +112,23 @@ export async function runScaleBench(args = []) {
           seconds: fillSeconds,
           cacheSize: FILL_CACHE_SIZE,
           reserve,
+          // The fill measures cedar-wasm's slice pool and memory growth: only wasm has one.
+          evaluator: 'wasm',
         });
-    jobs.push({ kind: 'load', label: 'smallest', tenants: smallest, dir: stores[smallest].dir });
-    jobs.push({ kind: 'load', label: 'links-only', tenants: largest, dir: linksOnly.dir });
+    jobs.push({
+      kind: 'load',
+      label: 'smallest',
+      tenants: smallest,
+      dir: stores[smallest].dir,
+      evaluator: opts.evaluator,
+    });
+    jobs.push({
+      kind: 'load',
+      label: 'links-only',
+      tenants: largest,
+      dir: linksOnly.dir,
+      evaluator: opts.evaluator,
+    });
 
     const results = [];
     for (let run = 1; run <= runs; run++)
@@ -202,6 +220,7 @@ async function child(job) {
   };
   const stats = { policies: 0, decisions: 0, misses: 0 };
   const options = {
+    evaluator: job.evaluator ?? 'native',
     slicing: { mode: job.mode ?? 'auto', autoThreshold: 200, cacheSize: job.cacheSize ?? CACHE_SIZE },
     stats: {
       onDecision: (_store, n, cache) => {
@@ -420,7 +439,7 @@ function isFull(s) {
 function renderSection(s) {
   const m = s.machine;
   const lines = [
-    `## Scale benchmark (${m.date}, ${m.cpu}, ${m.cores} cores, Node ${m.node})`,
+    `## Scale benchmark, ${m.evaluator} evaluator (${m.date}, ${m.cpu}, ${m.cores} cores, Node ${m.node})`,
     '',
     `Command: \`npm run build && ${m.command}\` — ${s.runs} run${s.runs > 1 ? 's' : ''}, every number the median over runs; ` +
       `each configuration in a fresh process${m.pinned ? ' pinned to core 0' : ''}; load average ${m.loadAverage.toFixed(1)} when it started.`,

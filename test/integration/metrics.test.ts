@@ -70,6 +70,8 @@ describe('GET /metrics', () => {
       authz_slice_cache_hits_total: 'counter',
       authz_slice_cache_misses_total: 'counter',
       authz_slice_cache_size: 'gauge',
+      authz_store_evaluator: 'gauge',
+      authz_evaluator_mismatches_total: 'counter',
     });
   });
 

@@ -3,7 +3,11 @@ import type { Sidecar } from '../../src/server.js';
 import { find, scrape, total, type Exposition } from '../support/prometheus.js';
 import { postJson, startTestSidecar } from '../support/sidecar.js';
 
-/** Slicing metrics on the real sidecar: the sample `services` store sliced, the others not. */
+/**
+ * Slicing metrics on the real sidecar: the sample `services` store sliced, the others not. The
+ * slice cache is cedar-wasm's pool of preparsed slices, so these stores run on `wasm` (the native
+ * evaluator evaluates a slice without preparsing it, and has no such cache).
+ */
 const screen = (scopes: string[], payment = 'p1') => ({
   store: 'services',
   principal: { type: 'Payments::Service', id: 'fraud-svc' },
@@ -20,6 +24,7 @@ beforeAll(async () => {
     stores: { services: { slicing: 'on' }, customers: { slicing: 'off' } },
     slicing: { wasmMemoryMiB: 0 },
     cache: { decisions: { enabled: false } },
+    evaluator: { default: 'wasm' },
   });
   const url = `${sidecar.url}/v1/is-authorized`;
   expect((await postJson(url, screen(['payments/screen']))).json.decision).toBe('ALLOW'); // miss
