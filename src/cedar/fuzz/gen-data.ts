@@ -1,0 +1,223 @@
+/**
+ * Random entity data and requests for a generated schema: mostly valid, in every JSON form Cedar
+ * accepts (entity refs with and without `__entity`, extension values as strings, `{fn,arg}` or
+ * `__extn`), and sometimes deliberately broken so acceptance is compared as well as decisions.
+ */
+import type { Rng } from './prng.js';
+import { unwrap, type GAttr, type GSchema, type GType } from './gen-schema.js';
+
+export const IDS = ['a', 'b', 'c'];
+const LONGS = [0, 1, -1, 7, 42, 1000, -5, 2 ** 40, 9007199254740991];
+const STRINGS = ['', 'a', 'abc', 'hello world', 'x*y', 'FR', 'US', 'ab'];
+const EXT_OK: Record<string, string[]> = {
+  decimal: ['0.6', '1.0', '-2.25', '123.4567', '0.0'],
+  ipaddr: ['10.0.0.1', '192.168.0.0/16', '::1', '127.0.0.1', '10.0.0.0/8', 'ff00::/8'],
+  datetime: ['2024-01-01', '2024-06-01T12:00:00Z', '2023-12-31T23:59:59.999+0100', '1970-01-01T00:00:00Z'],
+  duration: ['1h', '-30m', '1d2h', '0ms', '90s', '2d'],
+};
+const EXT_BAD: Record<string, string[]> = {
+  decimal: ['1.23456', '1', 'abc', '1.'],
+  ipaddr: ['10.0.0.x', '300.1.1.1', '::1/200', ''],
+  datetime: ['2024-13-01', '2024-02-30', '2024-01-01T25:00:00Z', 'now'],
+  duration: ['1x', 'h', '1h1d', ''],
+};
+const CTOR: Record<string, string> = {
+  decimal: 'decimal',
+  ipaddr: 'ip',
+  datetime: 'datetime',
+  duration: 'duration',
+};
+
+export interface Mutator {
+  /** Probability that any one generated value is broken. */
+  p: number;
+  count: number;
+}
+
+export function entityIds(s: GSchema, type: string): string[] {
+  return s.entities.find((e) => e.name === type)?.enumIds ?? IDS;
+}
+
+export function uid(r: Rng, type: string, id: string): unknown {
+  return r.chance(0.5) ? { type, id } : { __entity: { type, id } };
+}
+
+export function genValue(r: Rng, s: GSchema, t: GType, m: Mutator): unknown {
+  if (m.p > 0 && r.chance(m.p)) {
+    m.count++;
+    return breakValue(r, s, unwrap(t));
+  }
+  const u = unwrap(t);
+  switch (u.k) {
+    case 'Long':
+      return r.pick(LONGS);
+    case 'String':
+      return r.pick(STRINGS);
+    case 'Bool':
+      return r.chance(0.5);
+    case 'Ext': {
+      const v = r.pick(EXT_OK[u.name]!);
+      const x = r.int(3);
+      return x === 0 ? v : x === 1 ? { __extn: { fn: CTOR[u.name], arg: v } } : { fn: CTOR[u.name], arg: v };
+    }
+    case 'Entity':
+      return uid(r, u.name, r.pick(entityIds(s, u.name)));
+    case 'Set': {
+      const n = r.int(4);
+      return Array.from({ length: n }, () => genValue(r, s, u.el, m));
+    }
+    case 'Record':
+      return genRecord(r, s, u.attrs, m);
+  }
+  return null;
+}
+
+export function genRecord(r: Rng, s: GSchema, attrs: GAttr[], m: Mutator): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const a of attrs) if (a.required || r.chance(0.5)) out[a.name] = genValue(r, s, a.type, m);
+  if (m.p > 0 && r.chance(m.p / 2)) {
+    m.count++;
+    if (r.chance(0.5)) out[r.pick(['extra', 'zz', 'name'])] = 1;
+    else {
+      const req = attrs.filter((a) => a.required);
+      if (req.length) delete out[r.pick(req).name];
+    }
+  }
+  return out;
+}
+
+function breakValue(r: Rng, s: GSchema, t: GType): unknown {
+  switch (t.k) {
+    case 'Ext':
+      return r.chance(0.6)
+        ? r.pick(EXT_BAD[t.name]!)
+        : r.pick([
+            5,
+            true,
+            { __extn: { fn: 'decimal', arg: '1.0' } },
+            { __extn: { fn: 'ip', arg: '1.2.3.4' } },
+          ]);
+    case 'Entity': {
+      const other = r.pick(s.entities).name;
+      return r.pick([uid(r, t.name, 'zzz'), uid(r, other, 'a'), `${t.name}::"a"`, { type: t.name }]);
+    }
+    case 'Long':
+      return r.pick(['1', 1.5, true, 2 ** 63, null, [1]]);
+    case 'String':
+      return r.pick([1, false, ['a'], { a: 'b' }]);
+    case 'Bool':
+      return r.pick(['true', 0, null]);
+    case 'Set':
+      return r.pick([1, 'x', [null], { a: 1 }]);
+    case 'Record':
+      return r.pick([[], 'x', 3]);
+    default:
+      return null;
+  }
+}
+
+export interface GenData {
+  entities: unknown[];
+  principal: unknown;
+  action: unknown;
+  resource: unknown;
+  context: unknown;
+  validateRequest: boolean;
+  /** Mutations applied (0 = meant to be valid). */
+  mutations: number;
+}
+
+export function genData(r: Rng, s: GSchema): GenData {
+  const broken = r.chance(0.3);
+  const m: Mutator = { p: broken ? 0.08 : 0, count: 0 };
+  const entities: unknown[] = [];
+  const ancestorsOf = (type: string): string[] => {
+    const out = new Set<string>();
+    const stack = [type];
+    while (stack.length) {
+      const t = stack.pop()!;
+      for (const p of s.entities.find((e) => e.name === t)?.memberOf ?? [])
+        if (!out.has(p)) (out.add(p), stack.push(p));
+    }
+    return [...out];
+  };
+  for (const e of s.entities) {
+    if (e.enumIds) {
+      if (r.chance(0.3)) entities.push({ uid: uid(r, e.name, r.pick(e.enumIds)), attrs: {}, parents: [] });
+      continue;
+    }
+    for (const id of IDS) {
+      if (!r.chance(0.6)) continue;
+      const parentTypes = ancestorsOf(e.name);
+      const parents = parentTypes.length
+        ? Array.from({ length: r.int(3) }, () => uid(r, r.pick(parentTypes), r.pick(IDS)))
+        : [];
+      const ent: Record<string, unknown> = {
+        uid: uid(r, e.name, id),
+        attrs: genRecord(r, s, e.attrs, m),
+        parents,
+      };
+      if (e.tags && r.chance(0.7)) {
+        const tags: Record<string, unknown> = {};
+        for (const k of r.some(['k', 'role', 'x'], 0.5)) tags[k] = genValue(r, s, e.tags, m);
+        ent.tags = tags;
+      }
+      entities.push(ent);
+    }
+  }
+  // Self-contained mutations on the data.
+  if (broken && r.chance(0.3)) {
+    m.count++;
+    const x = r.int(6);
+    const someType = r.pick(s.entities.filter((e) => !e.enumIds)).name;
+    if (x === 0) entities.push({ uid: { type: 'Nope', id: 'a' }, attrs: {}, parents: [] });
+    else if (x === 1)
+      entities.push({
+        uid: { type: someType, id: 'a' },
+        attrs: {},
+        parents: [{ type: r.pick(s.entities).name, id: 'a' }],
+      });
+    else if (x === 2)
+      entities.push({ uid: { type: someType, id: 'a' }, attrs: {}, parents: [], tags: { t: 'v' } });
+    else if (x === 3 && entities.length) entities.push(JSON.parse(JSON.stringify(entities[0])));
+    else if (x === 4) {
+      const a = r.pick(s.actions);
+      entities.push({
+        uid: { type: a.type, id: a.id },
+        attrs: {},
+        parents: a.memberOf.map((id) => ({ type: a.type, id })),
+      });
+    } else if (s.entities.some((e) => e.enumIds))
+      entities.push({
+        uid: { type: s.entities.find((e) => e.enumIds)!.name, id: 'nope' },
+        attrs: {},
+        parents: [],
+      });
+  }
+
+  const usable = s.actions.filter((a) => a.principals.length && a.resources.length);
+  const a = usable.length ? r.pick(usable) : r.pick(s.actions);
+  const pType = a.principals.length ? r.pick(a.principals) : s.entities[0]!.name;
+  const rType = a.resources.length ? r.pick(a.resources) : s.entities[0]!.name;
+  let principal = uid(r, pType, r.pick(entityIds(s, pType)));
+  let resource = uid(r, rType, r.pick(entityIds(s, rType)));
+  let action = uid(r, a.type, a.id);
+  if (broken && r.chance(0.2)) {
+    m.count++;
+    const x = r.int(4);
+    if (x === 0) principal = uid(r, r.pick(s.entities).name, 'a');
+    else if (x === 1) resource = uid(r, r.pick(s.entities).name, 'b');
+    else if (x === 2) action = uid(r, a.type, 'undeclared');
+    else principal = uid(r, pType, 'zzz');
+  }
+  const context = genRecord(r, s, a.context, m);
+  return {
+    entities,
+    principal,
+    action,
+    resource,
+    context,
+    validateRequest: !r.chance(0.1),
+    mutations: m.count,
+  };
+}
