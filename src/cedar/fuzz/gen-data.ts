@@ -149,9 +149,14 @@ export function genData(r: Rng, s: GSchema): GenData {
     for (const id of IDS) {
       if (!r.chance(0.6)) continue;
       const parentTypes = ancestorsOf(e.name);
-      const parents = parentTypes.length
-        ? Array.from({ length: r.int(3) }, () => uid(r, r.pick(parentTypes), r.pick(IDS)))
-        : [];
+      // Types form a DAG except `T in [T]`; there only larger ids are parents, so no cycles
+      // (cycles are refused by Cedar: the mutations cover that).
+      const parents: unknown[] = [];
+      for (let k = r.int(3); parentTypes.length && k > 0; k--) {
+        const pt = r.pick(parentTypes);
+        const pid = r.pick(IDS);
+        if (pt !== e.name || pid > id) parents.push(uid(r, pt, pid));
+      }
       const ent: Record<string, unknown> = {
         uid: uid(r, e.name, id),
         attrs: genRecord(r, s, e.attrs, m),

@@ -147,7 +147,8 @@ export function runMany(
       if (res.rejected) sum.rejectedBoth++;
     } else if (res.status === 'skipped') {
       sum.skipped++;
-      const k = (res.reason ?? '').slice(0, 60);
+      // Group by cause, not by location: `unsupported: policy p1 when[0].left: X` → `unsupported: X`.
+      const k = (res.reason ?? '').replace(/policy \S+ [^:]*: /, '').slice(0, 70);
       sum.skipReasons.set(k, (sum.skipReasons.get(k) ?? 0) + 1);
     } else {
       sum.mismatches.push(res);
