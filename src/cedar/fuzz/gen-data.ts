@@ -127,10 +127,37 @@ export interface GenData {
   mutations: number;
 }
 
+const MUTATIONS = [
+  'ctxValue',
+  'attrValue',
+  'tagValue',
+  'parentType',
+  'unknownType',
+  'tagsOnUntagged',
+  'duplicate',
+  'actionEntity',
+  'enumEntity',
+  'principalType',
+  'resourceType',
+  'undeclaredAction',
+  'enumScope',
+  'cycle',
+] as const;
+type Mutation = (typeof MUTATIONS)[number];
+
+/**
+ * Entities and a request. Three cases in ten carry one deliberate defect, drawn from MUTATIONS so
+ * each of Cedar's checks is exercised on its own (a value-level kind breaks values at random
+ * points of that part only); some kinds cannot apply to every schema and then leave it valid.
+ */
 export function genData(r: Rng, s: GSchema): GenData {
-  const broken = r.chance(0.3);
-  const m: Mutator = { p: broken ? 0.08 : 0, count: 0 };
-  const entities: unknown[] = [];
+  const mutation: Mutation | undefined = r.chance(0.3) ? r.pick(MUTATIONS) : undefined;
+  const none: Mutator = { p: 0, count: 0 };
+  const attrM: Mutator = { p: mutation === 'attrValue' ? 0.2 : 0, count: 0 };
+  const tagM: Mutator = { p: mutation === 'tagValue' ? 0.4 : 0, count: 0 };
+  const ctxM: Mutator = { p: mutation === 'ctxValue' ? 0.25 : 0, count: 0 };
+  let count = 0;
+  const entities: Record<string, unknown>[] = [];
   const ancestorsOf = (type: string): string[] => {
     const out = new Set<string>();
     const stack = [type];
@@ -150,54 +177,117 @@ export function genData(r: Rng, s: GSchema): GenData {
       if (!r.chance(0.6)) continue;
       const parentTypes = ancestorsOf(e.name);
       // Types form a DAG except `T in [T]`; there only larger ids are parents, so no cycles
-      // (cycles are refused by Cedar: the mutations cover that).
+      // (Cedar refuses cycles: the 'cycle' mutation covers that).
       const parents: unknown[] = [];
       for (let k = r.int(3); parentTypes.length && k > 0; k--) {
         const pt = r.pick(parentTypes);
-        const pid = r.pick(IDS);
+        const pid = r.pick(entityIds(s, pt));
         if (pt !== e.name || pid > id) parents.push(uid(r, pt, pid));
       }
       const ent: Record<string, unknown> = {
         uid: uid(r, e.name, id),
-        attrs: genRecord(r, s, e.attrs, m),
+        attrs: genRecord(r, s, e.attrs, attrM),
         parents,
       };
       if (e.tags && r.chance(0.7)) {
         const tags: Record<string, unknown> = {};
-        for (const k of r.some(['k', 'role', 'x'], 0.5)) tags[k] = genValue(r, s, e.tags, m);
+        for (const k of r.some(['k', 'role', 'x'], 0.5)) tags[k] = genValue(r, s, e.tags, tagM);
         ent.tags = tags;
       }
       entities.push(ent);
     }
   }
-  // Self-contained mutations on the data.
-  if (broken && r.chance(0.3)) {
-    m.count++;
-    const x = r.int(6);
-    const someType = r.pick(s.entities.filter((e) => !e.enumIds)).name;
-    if (x === 0) entities.push({ uid: { type: 'Nope', id: 'a' }, attrs: {}, parents: [] });
-    else if (x === 1)
+  const plain = s.entities.filter((e) => !e.enumIds);
+  const enumType = s.entities.find((e) => e.enumIds);
+  switch (mutation) {
+    case 'parentType': {
+      const e = r.pick(plain);
+      const bad = s.entities.map((x) => x.name).filter((t) => !ancestorsOf(e.name).includes(t));
+      if (bad.length) {
+        count++;
+        entities.push({
+          uid: uid(r, e.name, 'p'),
+          attrs: genRecord(r, s, e.attrs, none),
+          parents: [uid(r, r.pick(bad), 'a')],
+        });
+      }
+      break;
+    }
+    case 'unknownType':
+      count++;
       entities.push({
-        uid: { type: someType, id: 'a' },
-        attrs: {},
-        parents: [{ type: r.pick(s.entities).name, id: 'a' }],
-      });
-    else if (x === 2)
-      entities.push({ uid: { type: someType, id: 'a' }, attrs: {}, parents: [], tags: { t: 'v' } });
-    else if (x === 3 && entities.length) entities.push(JSON.parse(JSON.stringify(entities[0])));
-    else if (x === 4) {
-      const a = r.pick(s.actions);
-      entities.push({
-        uid: { type: a.type, id: a.id },
-        attrs: {},
-        parents: a.memberOf.map((id) => ({ type: a.type, id })),
-      });
-    } else if (s.entities.some((e) => e.enumIds))
-      entities.push({
-        uid: { type: s.entities.find((e) => e.enumIds)!.name, id: 'nope' },
+        uid: { type: r.pick(['Nope', 'Action', `${s.ns ? s.ns + '::' : ''}Nope`]), id: 'a' },
         attrs: {},
         parents: [],
       });
+      break;
+    case 'tagsOnUntagged': {
+      const e = plain.find((x) => !x.tags);
+      if (e) {
+        count++;
+        entities.push({
+          uid: uid(r, e.name, 't'),
+          attrs: genRecord(r, s, e.attrs, none),
+          parents: [],
+          tags: { t: 'v' },
+        });
+      }
+      break;
+    }
+    case 'duplicate':
+      if (entities.length) {
+        const copy = JSON.parse(JSON.stringify(r.pick(entities))) as Record<string, unknown>;
+        if (r.chance(0.5)) {
+          count++;
+          copy.parents = [...(copy.parents as unknown[]), { type: 'Zed', id: 'z' }];
+        }
+        entities.push(copy);
+      }
+      break;
+    case 'actionEntity': {
+      const a = r.pick(s.actions);
+      count++;
+      const parents = r.chance(0.5)
+        ? a.memberOf
+        : r.some(
+            s.actions.map((x) => x.id),
+            0.3,
+          );
+      entities.push({
+        uid: uid(r, a.type, r.chance(0.8) ? a.id : 'undeclared'),
+        attrs: {},
+        parents: parents.map((id) => uid(r, a.type, id)),
+      });
+      break;
+    }
+    case 'enumEntity':
+      if (enumType) {
+        count++;
+        const e = r.pick(plain);
+        if (r.chance(0.5)) entities.push({ uid: uid(r, enumType.name, 'nope'), attrs: {}, parents: [] });
+        else
+          entities.push({
+            uid: uid(r, e.name, 'q'),
+            attrs: genRecord(r, s, e.attrs, none),
+            parents: [uid(r, enumType.name, 'nope')],
+          });
+      }
+      break;
+    case 'cycle': {
+      const e = plain.find((x) => x.memberOf.includes(x.name)) ?? r.pick(plain);
+      count++;
+      entities.push({
+        uid: uid(r, e.name, 'x'),
+        attrs: genRecord(r, s, e.attrs, none),
+        parents: [uid(r, e.name, 'y')],
+      });
+      entities.push({
+        uid: uid(r, e.name, 'y'),
+        attrs: genRecord(r, s, e.attrs, none),
+        parents: [uid(r, e.name, r.chance(0.5) ? 'x' : 'y')],
+      });
+      break;
+    }
   }
 
   const usable = s.actions.filter((a) => a.principals.length && a.resources.length);
@@ -207,22 +297,28 @@ export function genData(r: Rng, s: GSchema): GenData {
   let principal = uid(r, pType, r.pick(entityIds(s, pType)));
   let resource = uid(r, rType, r.pick(entityIds(s, rType)));
   let action = uid(r, a.type, a.id);
-  if (broken && r.chance(0.2)) {
-    m.count++;
-    const x = r.int(4);
-    if (x === 0) principal = uid(r, r.pick(s.entities).name, 'a');
-    else if (x === 1) resource = uid(r, r.pick(s.entities).name, 'b');
-    else if (x === 2) action = uid(r, a.type, 'undeclared');
-    else principal = uid(r, pType, 'zzz');
+  const others = (allowed: string[]) =>
+    s.entities
+      .map((e) => e.name)
+      .filter((t) => !allowed.includes(t))
+      .concat('Nope');
+  if (mutation === 'principalType') principal = uid(r, r.pick(others(a.principals)), 'a');
+  if (mutation === 'resourceType') resource = uid(r, r.pick(others(a.resources)), 'a');
+  if (mutation === 'undeclaredAction') action = uid(r, r.chance(0.7) ? a.type : 'Action2', 'undeclared');
+  if (mutation === 'enumScope') {
+    if (s.entities.some((e) => e.enumIds && e.name === rType)) resource = uid(r, rType, 'nope');
+    else if (s.entities.some((e) => e.enumIds && e.name === pType)) principal = uid(r, pType, 'nope');
   }
-  const context = genRecord(r, s, a.context, m);
+  if (mutation && ['principalType', 'resourceType', 'undeclaredAction', 'enumScope'].includes(mutation))
+    count++;
+  const context = genRecord(r, s, a.context, ctxM);
   return {
     entities,
     principal,
     action,
     resource,
     context,
-    validateRequest: !r.chance(0.1),
-    mutations: m.count,
+    validateRequest: !r.chance(0.15),
+    mutations: count + attrM.count + tagM.count + ctxM.count,
   };
 }
