@@ -22,7 +22,19 @@ import { isActionType } from './model.js';
 import { readEntityUid } from './parse-value.js';
 import { parseSchemaless } from './schemaless.js';
 
-export function parseEntities(schema: CompiledSchema, json: unknown): EntityData[] {
+export interface ParseEntitiesOptions {
+  /**
+   * Append the schema's action entities (Cedar does). Default true; pass false for a request's own
+   * entities when the store's static entities (parsed once, with actions) are layered underneath.
+   */
+  includeActions?: boolean;
+}
+
+export function parseEntities(
+  schema: CompiledSchema,
+  json: unknown,
+  opts: ParseEntitiesOptions = {},
+): EntityData[] {
   if (!Array.isArray(json))
     throw new SchemaValidationError(
       'invalid_value',
@@ -48,7 +60,8 @@ export function parseEntities(schema: CompiledSchema, json: unknown): EntityData
   for (const e of order) if (!isActionType(e.uid.type)) conform(schema, e);
   checkAcyclic(order, byKey);
   for (const e of order) if (isActionType(e.uid.type)) conformAction(schema, e, byKey);
-  for (const a of schema.model.actions.values()) if (!byKey.has(a.uid.key)) order.push(a.entity);
+  if (opts.includeActions !== false)
+    for (const a of schema.model.actions.values()) if (!byKey.has(a.uid.key)) order.push(a.entity);
   return order;
 }
 

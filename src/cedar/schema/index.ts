@@ -1,7 +1,7 @@
 /** Cedar schema checks in TypeScript: compile once per store version, check each request. */
 export { compileSchema, CompiledSchema, type EntityTypeCheckers } from './compiled.js';
 export { compileSchemaModel, loadSchemaJson } from './compile-schema.js';
-export { parseEntities } from './entities.js';
+export { parseEntities, type ParseEntitiesOptions } from './entities.js';
 export { checkRequest, type CheckedRequest, type RequestCheckOptions, type RequestJson } from './request.js';
 export { SchemaValidationError, type SchemaErrorKind } from './errors.js';
 export { CONSTRUCTOR_OF, registryOf, type ExtensionFunction, type ExtensionRegistry } from './extensions.js';
