@@ -108,6 +108,8 @@ describe('schemaless Cedar JSON values', () => {
       },
     ],
     ['context.x == [1]', { x: [1, 1] }],
+    ['context.x == decimal("1.0")', { x: { fn: 'decimal', arg: '1.0' } }],
+    ['context.x has fn', { x: { fn: 'decimal', arg: '1.0' } }],
     ['context.x == 1', { x: 1.0 }],
   ];
   for (const [expr, context] of shapes)
