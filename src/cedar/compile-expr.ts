@@ -26,9 +26,11 @@ import {
 
 type Est = Record<string, unknown>;
 
-const fail = (msg: string): Expr => () => {
-  throw new CedarEvalError(msg);
-};
+const fail =
+  (msg: string): Expr =>
+  () => {
+    throw new CedarEvalError(msg);
+  };
 
 function isLong(v: Value): v is number | bigint {
   return typeof v === 'number' || typeof v === 'bigint';
@@ -161,7 +163,8 @@ function literal(v: unknown, issues: CompileIssues, where: string): Expr {
     else if (typeof x === 'object' && x !== null) Object.values(x).forEach(scan);
   };
   scan(v);
-  if (unsafe) issues.report(`${where}: integer literal beyond ±2^53 given as a JS number (precision already lost)`);
+  if (unsafe)
+    issues.report(`${where}: integer literal beyond ±2^53 given as a JS number (precision already lost)`);
   try {
     const val = parseValueJson(v, 'literal');
     return () => val;
@@ -216,7 +219,8 @@ export function compileExpr(est: unknown, issues: CompileIssues, where = 'expr')
     case 'Slot':
       if (body === '?principal')
         return (env) => env.slotPrincipal ?? fail('template slot ?principal is not linked')(env);
-      if (body === '?resource') return (env) => env.slotResource ?? fail('template slot ?resource is not linked')(env);
+      if (body === '?resource')
+        return (env) => env.slotResource ?? fail('template slot ?resource is not linked')(env);
       break;
     case '!': {
       const a = sub_(b.arg, '!');
@@ -370,7 +374,11 @@ export function compileExpr(est: unknown, issues: CompileIssues, where = 'expr')
     case 'like': {
       const l = sub_(b.left, 'left');
       const pat = b.pattern;
-      if (!Array.isArray(pat) || !pat.every((p) => p === 'Wildcard' || typeof (p as Est)?.Literal === 'string')) break;
+      if (
+        !Array.isArray(pat) ||
+        !pat.every((p) => p === 'Wildcard' || typeof (p as Est)?.Literal === 'string')
+      )
+        break;
       const m = compileLike(pat as PatternElem[]);
       return (env) => m(asString(l(env)));
     }
@@ -414,10 +422,9 @@ export function compileExpr(est: unknown, issues: CompileIssues, where = 'expr')
     default: {
       const f = EXTENSION_FUNCTIONS.get(op);
       if (f === undefined || !Array.isArray(body)) break;
-      if (body.length !== f.arity) {
-        issues.report(`${where}: \`${op}\` called with ${body.length} argument(s), takes ${f.arity}`);
-        return fail(`wrong number of arguments to \`${op}\``);
-      }
+      // Cedar parses a call with the wrong arity and fails only when it is evaluated.
+      if (body.length !== f.arity)
+        return fail(`\`${op}\` takes ${f.arity} argument(s), called with ${body.length}`);
       const args = body.map((x, i) => sub_(x, `${op}[${i}]`));
       const consts = args.map(constOf);
       if (f.constructor && consts.every((c) => c !== undefined)) {

@@ -28,7 +28,12 @@ type SlotRead = (env: Env) => EntityRef | undefined;
 const TRUE: Test = () => true;
 
 /** The entity a scope constraint names: a literal uid or a slot. */
-function target(c: Est, slots: CompiledBody['slots'], issues: CompileIssues, where: string): SlotRead | undefined {
+function target(
+  c: Est,
+  slots: CompiledBody['slots'],
+  issues: CompileIssues,
+  where: string,
+): SlotRead | undefined {
   if (c.slot !== undefined) {
     if (c.slot === '?principal') {
       slots.add('?principal');
@@ -118,29 +123,37 @@ export function compileBody(est: unknown, issues: CompileIssues, where: string):
   const p = (typeof est === 'object' && est !== null ? est : {}) as Est;
   const slots: CompiledBody['slots'] = new Set();
   const effect = p.effect;
-  if (effect !== 'permit' && effect !== 'forbid') issues.report(`${where}: unknown effect ${JSON.stringify(effect)}`);
+  if (effect !== 'permit' && effect !== 'forbid')
+    issues.report(`${where}: unknown effect ${JSON.stringify(effect)}`);
   const tests: Test[] = [];
   const pr = compileScope(p.principal, (env) => env.principal, slots, issues, `${where} principal`);
   const ac = compileScope(p.action, (env) => env.action, slots, issues, `${where} action`);
   const re = compileScope(p.resource, (env) => env.resource, slots, issues, `${where} resource`);
   for (const t of [pr, ac, re]) if (t !== TRUE) tests.push(t);
   const conds = Array.isArray(p.conditions) ? p.conditions : [];
-  if (p.conditions !== undefined && !Array.isArray(p.conditions)) issues.report(`${where}: malformed conditions`);
+  if (p.conditions !== undefined && !Array.isArray(p.conditions))
+    issues.report(`${where}: malformed conditions`);
   conds.forEach((c: Est, i) => {
     const e = compileExpr(c?.body, issues, `${where} ${String(c?.kind)}[${i}]`);
-    if (c?.kind === 'when')
-      tests.push((env) => {
-        const v = e(env);
-        if (typeof v !== 'boolean') throw typeError('bool', v);
-        return v;
-      });
-    else if (c?.kind === 'unless')
-      tests.push((env) => {
-        const v = e(env);
-        if (typeof v !== 'boolean') throw typeError('bool', v);
-        return !v;
-      });
-    else issues.report(`${where}: unknown condition kind ${JSON.stringify(c?.kind)}`);
+    const kind = c?.kind;
+    if (kind !== 'when' && kind !== 'unless') {
+      issues.report(`${where}: unknown condition kind ${JSON.stringify(kind)}`);
+      return;
+    }
+    // Say which condition failed; try/catch costs nothing until something throws.
+    const at = conds.length > 1 ? `in \`${kind}\` clause ${i + 1}: ` : `in the \`${kind}\` clause: `;
+    const unless = kind === 'unless';
+    tests.push((env) => {
+      let v;
+      try {
+        v = e(env);
+      } catch (err) {
+        if (err instanceof CedarEvalError) throw new CedarEvalError(at + err.message);
+        throw err;
+      }
+      if (typeof v !== 'boolean') throw new CedarEvalError(at + typeError('bool', v).message);
+      return unless ? !v : v;
+    });
   });
   return { effect: effect === 'forbid' ? 'forbid' : 'permit', test: all(tests), slots };
 }

@@ -93,7 +93,11 @@ export class EntityStore {
 
   constructor(entities: readonly EntityData[], actions: readonly EntityData[] = []) {
     const all = dedupEntities([...actions, ...entities]);
-    this.nodes = closeAncestors(all, () => undefined, () => undefined);
+    this.nodes = closeAncestors(
+      all,
+      () => undefined,
+      () => undefined,
+    );
     for (const e of all) for (const p of e.parents) if (!this.nodes.has(p.key)) this.dangling.add(p.key);
     const nodes = this.nodes;
     this.staticView = {
@@ -119,7 +123,8 @@ export class EntityStore {
     for (const e of dedupEntities(requestEntities)) {
       const prev = nodes.get(e.uid.key);
       if (prev !== undefined) {
-        if (!entityDataEquals(prev.data, e)) throw new CedarJsonError(`duplicate entity entry \`${e.uid.key}\``);
+        if (!entityDataEquals(prev.data, e))
+          throw new CedarJsonError(`duplicate entity entry \`${e.uid.key}\``);
         continue;
       }
       if (this.dangling.has(e.uid.key)) widens = true;
@@ -135,7 +140,8 @@ export class EntityStore {
     if (!widens)
       return {
         entity,
-        isIn: (c, a) => c.key === a.key || (overlay.get(c.key) ?? nodes.get(c.key))?.ancestors.has(a.key) === true,
+        isIn: (c, a) =>
+          c.key === a.key || (overlay.get(c.key) ?? nodes.get(c.key))?.ancestors.has(a.key) === true,
       };
     return {
       entity,

@@ -13,15 +13,7 @@
  */
 import { EXTENSION_FUNCTIONS } from './ext/index.js';
 import { CedarEvalError } from './eval-error.js';
-import {
-  CedarRecord,
-  EntityRef,
-  long,
-  makeSet,
-  valueEquals,
-  type EntityData,
-  type Value,
-} from './values.js';
+import { CedarRecord, EntityRef, long, makeSet, valueEquals, type EntityData, type Value } from './values.js';
 
 /** Malformed Cedar JSON data (not a policy evaluation error). */
 export class CedarJsonError extends Error {
@@ -66,7 +58,9 @@ export function entityUidFromJson(v: unknown, where: string): EntityRef {
     const r = typeAndId(inner);
     if (r !== undefined) return r;
   }
-  throw new CedarJsonError(`${where}: expected an entity uid {"type": string, "id": string}, got ${JSON.stringify(v)}`);
+  throw new CedarJsonError(
+    `${where}: expected an entity uid {"type": string, "id": string}, got ${JSON.stringify(v)}`,
+  );
 }
 
 /** The `{fn, arg}` / `{fn, args}` body of an `__extn`, or undefined when it is not that shape. */

@@ -57,13 +57,20 @@ export function compilePolicySet(input: PolicySetInput): CompiledPolicySet {
   for (const [id, est] of Object.entries(input.staticPolicies ?? {})) {
     const body = compileOne(id, est);
     if (body.slots.size > 0) unsupported.push({ policyId: id, what: 'static policy has template slots' });
-    policies.push({ id, effect: body.effect, test: body.test, slotPrincipal: undefined, slotResource: undefined });
+    policies.push({
+      id,
+      effect: body.effect,
+      test: body.test,
+      slotPrincipal: undefined,
+      slotResource: undefined,
+    });
   }
   const templates = new Map<string, CompiledBody>();
   for (const [id, est] of Object.entries(input.templates ?? {})) templates.set(id, compileOne(id, est));
   for (const link of input.templateLinks ?? []) {
     const body = templates.get(link.templateId);
-    if (body === undefined) throw new CedarJsonError(`link ${link.newId}: no template \`${link.templateId}\``);
+    if (body === undefined)
+      throw new CedarJsonError(`link ${link.newId}: no template \`${link.templateId}\``);
     const slot = (name: '?principal' | '?resource'): EntityRef | undefined => {
       const v = link.values[name];
       if (!body.slots.has(name)) {

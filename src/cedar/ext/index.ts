@@ -49,7 +49,11 @@ const ctor = (f: (s: string) => Value, name: string): ExtFunction => ({
   constructor: true,
   call: (a) => f(str(name, a[0]!)),
 });
-const m1 = (call: (a: Value) => Value): ExtFunction => ({ arity: 1, constructor: false, call: (a) => call(a[0]!) });
+const m1 = (call: (a: Value) => Value): ExtFunction => ({
+  arity: 1,
+  constructor: false,
+  call: (a) => call(a[0]!),
+});
 const m2 = (call: (a: Value, b: Value) => Value): ExtFunction => ({
   arity: 2,
   constructor: false,

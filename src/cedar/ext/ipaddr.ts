@@ -17,7 +17,12 @@ export class IpAddr implements ExtensionValue {
     readonly prefix: number,
   ) {}
   equals(other: ExtensionValue): boolean {
-    return other instanceof IpAddr && other.v6 === this.v6 && other.addr === this.addr && other.prefix === this.prefix;
+    return (
+      other instanceof IpAddr &&
+      other.v6 === this.v6 &&
+      other.addr === this.addr &&
+      other.prefix === this.prefix
+    );
   }
   get bits(): number {
     return this.v6 ? 128 : 32;
@@ -118,7 +123,8 @@ export function parseIpAddr(s: string): IpAddr {
   let prefix = max;
   if (slash >= 0) {
     const p = s.slice(slash + 1);
-    if (p === '') throw ipError('error parsing prefix from the string ``: cannot parse integer from empty string');
+    if (p === '')
+      throw ipError('error parsing prefix from the string ``: cannot parse integer from empty string');
     if (p.length > 3) throw ipError(`error parsing prefix: string length ${p.length} is too large`);
     if (!/^[0-9]+$/.test(p)) throw ipError(`error parsing prefix \`${p}\`: encountered non-digit`);
     if (p.length > 1 && p[0] === '0') throw ipError(`error parsing prefix \`${p}\`: leading zero(s)`);
