@@ -22,7 +22,7 @@ const sum = runMany(seed, cases, seconds * 1000, (m) =>
 const skipped = [...sum.skipReasons].map(([k, n]) => `${n}× ${k}`).join('; ');
 console.log(
   `fuzz: seeds ${seed}..${seed + sum.cases - 1}: ${sum.cases} cases in ${sum.ms} ms, ${sum.matched} agreed ` +
-    `(${sum.rejectedBoth} rejected by both), ${sum.skipped} skipped${skipped ? ` (${skipped})` : ''}, ` +
+    `(${sum.rejectedBoth} rejected by both; of those evaluated ${sum.allowed} allowed, ${sum.errored} with policy errors), ${sum.skipped} skipped${skipped ? ` (${skipped})` : ''}, ` +
     `${sum.mismatches.length} mismatches${sum.mismatches.length ? `: seeds ${sum.mismatches.map((m) => m.seed).join(', ')}` : ''}`,
 );
 process.exit(sum.mismatches.length ? 1 : 0);

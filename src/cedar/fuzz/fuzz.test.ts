@@ -7,14 +7,14 @@ import { runCase, runMany } from './run.js';
  * with `npm run fuzz -- --seed S --cases 1`.
  */
 const START = Number(process.env.FUZZ_SEED ?? 1);
-const CASES = Number(process.env.FUZZ_CASES ?? 3000);
+const CASES = Number(process.env.FUZZ_CASES ?? 2500);
 
 describe('differential fuzz against cedar-wasm', () => {
   it(`seeds ${START}..${START + CASES - 1} agree`, () => {
     const sum = runMany(START, CASES, 120_000);
     const skipped = [...sum.skipReasons].map(([k, n]) => `${n}× ${k}`).join('; ');
     console.log(
-      `fuzz: ${sum.cases} cases in ${sum.ms} ms: ${sum.matched} agreed (${sum.rejectedBoth} rejected by both), ` +
+      `fuzz: ${sum.cases} cases in ${sum.ms} ms: ${sum.matched} agreed (${sum.rejectedBoth} rejected by both; of those evaluated ${sum.allowed} allowed, ${sum.errored} with policy errors), ` +
         `${sum.skipped} skipped${skipped ? ` (${skipped})` : ''}, ${sum.mismatches.length} mismatches`,
     );
     for (const m of sum.mismatches.slice(0, 3)) console.log(`${m.reason}\n${m.detail}\n`);

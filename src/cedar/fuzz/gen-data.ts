@@ -50,18 +50,27 @@ export function genValue(r: Rng, s: GSchema, t: GType, m: Mutator): unknown {
   const u = unwrap(t);
   switch (u.k) {
     case 'Long':
-      return r.pick(LONGS);
+      // Rarely a long computed by an extension method, which Cedar accepts in a long slot.
+      return r.chance(0.05)
+        ? { __extn: { fn: 'toHours', arg: { __extn: { fn: 'duration', arg: r.pick(EXT_OK.duration!) } } } }
+        : r.pick(LONGS);
     case 'String':
       return r.pick(STRINGS);
     case 'Bool':
-      return r.chance(0.5);
+      return r.chance(0.05)
+        ? { __extn: { fn: 'isIpv4', arg: { __extn: { fn: 'ip', arg: r.pick(EXT_OK.ipaddr!) } } } }
+        : r.chance(0.5);
     case 'Ext': {
       const v = r.pick(EXT_OK[u.name]!);
       const x = r.int(3);
       return x === 0 ? v : x === 1 ? { __extn: { fn: CTOR[u.name], arg: v } } : { fn: CTOR[u.name], arg: v };
     }
-    case 'Entity':
-      return uid(r, u.name, r.pick(entityIds(s, u.name)));
+    case 'Entity': {
+      const ref = uid(r, u.name, r.pick(entityIds(s, u.name))) as Record<string, unknown>;
+      // Extra keys beside `type`/`id` or `__entity` are ignored by Cedar.
+      if (r.chance(0.05)) ref.note = 1;
+      return ref;
+    }
     case 'Set': {
       const n = r.int(4);
       return Array.from({ length: n }, () => genValue(r, s, u.el, m));
@@ -96,6 +105,11 @@ function breakValue(r: Rng, s: GSchema, t: GType): unknown {
             true,
             { __extn: { fn: 'decimal', arg: '1.0' } },
             { __extn: { fn: 'ip', arg: '1.2.3.4' } },
+            { __extn: { fn: 'offset', args: ['2024-01-01', '1h'] } },
+            { __extn: { fn: 'toTime', arg: '2024-01-01T01:00:00Z' } },
+            { __extn: { fn: 'ip', args: [] } },
+            { __extn: { fn: 'nope', arg: '1' } },
+            { __expr: '1' },
           ]);
     case 'Entity': {
       const other = r.pick(s.entities).name;

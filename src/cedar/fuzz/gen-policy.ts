@@ -25,7 +25,14 @@ function kindOf(t: GType): Kind {
 
 const STR = (s: string) => JSON.stringify(s);
 
-export function genPolicies(r: Rng, s: GSchema): GenPolicies {
+/** The request's own uids, so scopes and literals often name them (else almost everything denies). */
+export interface RequestHint {
+  principal: { type: string; id: string };
+  action: { type: string; id: string };
+  resource: { type: string; id: string };
+}
+
+export function genPolicies(r: Rng, s: GSchema, hint?: RequestHint): GenPolicies {
   // Typed access paths: (expression text, type), with the `has` guard that makes them safe.
   const paths: { expr: string; guard: string; t: GType }[] = [];
   const walk = (base: string, guardBase: string, attrs: GAttr[], depth: number) => {
@@ -35,6 +42,10 @@ export function genPolicies(r: Rng, s: GSchema): GenPolicies {
       paths.push({ expr, guard, t: a.type });
       const u = unwrap(a.type);
       if (u.k === 'Record' && depth < 2) walk(expr, guard, u.attrs, depth + 1);
+      // Through an entity reference to its attributes: `principal.manager.age` (the entity may
+      // be absent from the data: an error Cedar reports too).
+      const target = u.k === 'Entity' ? s.entities.find((e) => e.name === u.name) : undefined;
+      if (target && depth < 1) walk(expr, guard, target.attrs, depth + 1);
     }
   };
   for (const e of s.entities) {
@@ -44,6 +55,10 @@ export function genPolicies(r: Rng, s: GSchema): GenPolicies {
   for (const a of s.actions) walk('context', '', a.context, 0);
   const ents = s.entities.map((e) => e.name);
   const lit = (type?: string) => {
+    if (hint && r.chance(0.4)) {
+      const h = r.pick([hint.principal, hint.resource]);
+      if (!type || h.type === type) return `${h.type}::${STR(h.id)}`;
+    }
     const t = type ?? r.pick(ents);
     return `${t}::${STR(r.pick(entityIds(s, t)))}`;
   };
@@ -181,15 +196,19 @@ export function genPolicies(r: Rng, s: GSchema): GenPolicies {
       v === 'principal' ? s.actions.flatMap((a) => a.principals) : s.actions.flatMap((a) => a.resources);
     const t = types.length ? r.pick(types) : r.pick(ents);
     if (slot) return r.pick([`${v} == ?${v}`, `${v} in ?${v}`, `${v} is ${t} in ?${v}`]);
-    const x = r.int(5);
-    if (x === 0) return v;
-    if (x === 1) return `${v} == ${lit(t)}`;
+    const x = r.int(7);
+    if (x === 0 || x > 4) return v;
+    if (x === 1) return `${v} == ${lit(hint && r.chance(0.5) ? hint[v].type : t)}`;
     if (x === 2) return `${v} in ${lit()}`;
     if (x === 3) return `${v} is ${t}`;
     return `${v} is ${t} in ${lit()}`;
   };
   const actionScope = (): string => {
-    const a = () => `${s.actions[0]!.type}::${STR(r.pick(s.actions).id)}`;
+    const a = () => {
+      const useHint = hint && /(^|::)Action$/.test(hint.action.type) && r.chance(0.4);
+      const x = useHint ? hint.action : r.pick(s.actions);
+      return `${x.type}::${STR(x.id)}`;
+    };
     const x = r.int(4);
     if (x === 0) return 'action';
     if (x === 1) return `action == ${a()}`;

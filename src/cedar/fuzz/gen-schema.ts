@@ -145,6 +145,26 @@ export function genSchema(r: Rng): GSchema {
   });
   const s: GSchema = { ns, commons, entities, actions, text: '' };
   s.text = printSchema(s);
+  // Sometimes a second namespace (the empty one) whose types and actions refer across.
+  if (ns && r.chance(0.3)) {
+    const outer: GEntityType = {
+      name: 'Outer',
+      attrs: genAttrs(0, 1 + r.int(2)),
+      memberOf: r.some(entityNames, 0.5),
+    };
+    const act: GAction = {
+      type: 'Action',
+      id: 'outerAct',
+      principals: [r.pick(entityNames), 'Outer'],
+      resources: [r.pick(targets)],
+      context: genAttrs(0, r.int(3)),
+      memberOf: [],
+    };
+    const more = printSchema({ ns: '', commons: [], entities: [outer], actions: [act], text: '' });
+    entities.push(outer);
+    actions.push(act);
+    s.text += more;
+  }
   return s;
 }
 

@@ -30,6 +30,9 @@ export interface CaseResult {
   mutated?: boolean;
   /** Everything needed to reproduce, on mismatch. */
   detail?: string;
+  /** On an evaluated match: the decision and whether some policy errored. */
+  allow?: boolean;
+  errored?: boolean;
 }
 
 export function runCase(seed: number): CaseResult {
@@ -39,7 +42,15 @@ export function runCase(seed: number): CaseResult {
   if (parsed.type === 'failure')
     return { seed, status: 'skipped', reason: `schema: ${parsed.errors[0]?.message}` };
   const data = genData(r, s);
-  const pols = genPolicies(r, s);
+  const asUid = (v: unknown) => {
+    const o = v as { type?: string; id?: string; __entity?: { type: string; id: string } };
+    return o.__entity ?? { type: String(o.type), id: String(o.id) };
+  };
+  const pols = genPolicies(r, s, {
+    principal: asUid(data.principal),
+    action: asUid(data.action),
+    resource: asUid(data.resource),
+  });
   const ests: Record<string, unknown> = {};
   for (const [id, text] of Object.entries(pols.statics)) {
     const j = cedar.policyToJson(text);
@@ -54,7 +65,13 @@ export function runCase(seed: number): CaseResult {
       return { seed, status: 'skipped', reason: `template text: ${j.errors[0]?.message}` };
     tests[id] = j.json;
   }
-  const c: RequestCase = { schema: s.text, ...data };
+  // One case in five hands both sides the schema as JSON (cedar-wasm's own conversion).
+  let schema: string | object = s.text;
+  if (r.chance(0.2)) {
+    const j = cedar.schemaToJson(s.text);
+    if (j.type === 'success') schema = j.json;
+  }
+  const c: RequestCase = { schema, ...data };
   const w = wasmVerdict(c, {
     staticPolicies: pols.statics,
     templates: pols.templates,
@@ -104,7 +121,14 @@ export function runCase(seed: number): CaseResult {
       reason: `decision differs: ours ${JSON.stringify(mine)} cedar ${JSON.stringify(theirs)}`,
       detail: detail() + `\nours (eval): ${JSON.stringify(res)}`,
     };
-  return { seed, status: 'match', rejected: false, mutated };
+  return {
+    seed,
+    status: 'match',
+    rejected: false,
+    mutated,
+    allow: res.decision === 'allow',
+    errored: res.errors.length > 0,
+  };
 }
 
 export interface FuzzSummary {
@@ -114,6 +138,9 @@ export interface FuzzSummary {
   skipped: number;
   mismatches: CaseResult[];
   skipReasons: Map<string, number>;
+  /** Evaluated matches that allowed / had policy errors (a fuzzer that only denies proves little). */
+  allowed: number;
+  errored: number;
   ms: number;
 }
 
@@ -132,6 +159,8 @@ export function runMany(
     skipped: 0,
     mismatches: [],
     skipReasons: new Map(),
+    allowed: 0,
+    errored: 0,
     ms: 0,
   };
   for (let seed = start; sum.cases < count && Date.now() - t0 < ms; seed++) {
@@ -145,6 +174,8 @@ export function runMany(
     if (res.status === 'match') {
       sum.matched++;
       if (res.rejected) sum.rejectedBoth++;
+      if (res.allow) sum.allowed++;
+      if (res.errored) sum.errored++;
     } else if (res.status === 'skipped') {
       sum.skipped++;
       // Group by cause, not by location: `unsupported: policy p1 when[0].left: X` → `unsupported: X`.

@@ -260,8 +260,22 @@ function ancestorsIn(e: EntityData, byKey: Map<string, EntityData>): Set<string>
   return out;
 }
 
-/** Cedar refuses entity data whose parent graph has a cycle (self-parents included). */
-function checkAcyclic(order: EntityData[], byKey: Map<string, EntityData>): void {
+/**
+ * Cedar refuses entity data whose parent graph has a cycle (self-parents included). Exported for
+ * request entities layered over a store's static ones: pass the request's entities and a lookup
+ * that finds either kind, and a cycle closed through static entities is found too.
+ */
+export function assertAcyclic(
+  order: readonly EntityData[],
+  byKey: { get(key: string): EntityData | undefined },
+): void {
+  checkAcyclic(order, byKey);
+}
+
+function checkAcyclic(
+  order: readonly EntityData[],
+  byKey: { get(key: string): EntityData | undefined },
+): void {
   const state = new Map<string, 1 | 2>(); // 1 on the stack, 2 done
   for (const root of order) {
     if (state.has(root.uid.key)) continue;

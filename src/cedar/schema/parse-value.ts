@@ -41,6 +41,7 @@ export interface ParserEnv {
 }
 
 function mismatch(t: SchemaType, v: unknown): ValueProblem {
+  if (v === null) return problem('invalid_value', 'JSON `null` is not allowed in Cedar');
   return problem('type_mismatch', `expected ${typeName(t)}, got ${describeJson(v)} ${show(v)}`);
 }
 
