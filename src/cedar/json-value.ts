@@ -150,7 +150,7 @@ export function parseEntityJson(v: unknown, where = 'entity'): EntityData {
   const attrs = parseRecordJson(v.attrs, `${at} attrs`).fields;
   const parents = v.parents.map((p, i) => entityUidFromJson(p, `${at} parents[${i}]`));
   const out: EntityData = { uid, attrs, parents };
-  if (v.tags !== undefined && v.tags !== null) {
+  if (v.tags !== undefined) {
     if (!isPlainObject(v.tags)) throw new CedarJsonError(`${at}: malformed \`tags\``);
     out.tags = parseRecordJson(v.tags, `${at} tags`).fields;
   }

@@ -110,6 +110,11 @@ describe('schemaless Cedar JSON values', () => {
         expect(() => parseValueJson({ __entity: { type, id: 'x' } }, 'v'), type).toThrow(CedarJsonError);
     }
   });
+  it('tags: null is malformed (cedar-wasm: expected a map)', () => {
+    const ent = [{ uid: { type: 'A', id: 'x' }, attrs: {}, parents: [], tags: null }];
+    expect(oracleAccepts(ent)).toBe(false);
+    expect(() => parseEntitiesJson(ent)).toThrow(/tags/);
+  });
   it('context must be an object', () => {
     expect(() => parseContextJson([])).toThrow(CedarJsonError);
   });
