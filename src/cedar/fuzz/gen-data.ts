@@ -190,7 +190,10 @@ export function genData(r: Rng, s: GSchema): GenData {
     while (stack.length) {
       const t = stack.pop()!;
       for (const p of s.entities.find((e) => e.name === t)?.memberOf ?? [])
-        if (!out.has(p)) (out.add(p), stack.push(p));
+        if (!out.has(p)) {
+          out.add(p);
+          stack.push(p);
+        }
     }
     return [...out];
   };
