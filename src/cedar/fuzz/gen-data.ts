@@ -31,6 +31,8 @@ const CTOR: Record<string, string> = {
 export interface Mutator {
   /** Probability that any one generated value is broken. */
   p: number;
+  /** Probability that any one record loses a required attribute or gains an undeclared one. */
+  shape?: number;
   count: number;
 }
 
@@ -84,7 +86,7 @@ export function genValue(r: Rng, s: GSchema, t: GType, m: Mutator): unknown {
 export function genRecord(r: Rng, s: GSchema, attrs: GAttr[], m: Mutator): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const a of attrs) if (a.required || r.chance(0.5)) out[a.name] = genValue(r, s, a.type, m);
-  if (m.p > 0 && r.chance(m.p / 2)) {
+  if (m.shape && r.chance(m.shape)) {
     m.count++;
     if (r.chance(0.5)) out[r.pick(['extra', 'zz', 'name'])] = 1;
     else {
@@ -143,7 +145,9 @@ export interface GenData {
 
 const MUTATIONS = [
   'ctxValue',
+  'ctxShape',
   'attrValue',
+  'attrShape',
   'tagValue',
   'parentType',
   'unknownType',
@@ -167,9 +171,17 @@ type Mutation = (typeof MUTATIONS)[number];
 export function genData(r: Rng, s: GSchema): GenData {
   const mutation: Mutation | undefined = r.chance(0.3) ? r.pick(MUTATIONS) : undefined;
   const none: Mutator = { p: 0, count: 0 };
-  const attrM: Mutator = { p: mutation === 'attrValue' ? 0.2 : 0, count: 0 };
+  const attrM: Mutator = {
+    p: mutation === 'attrValue' ? 0.2 : 0,
+    shape: mutation === 'attrShape' ? 0.3 : 0,
+    count: 0,
+  };
   const tagM: Mutator = { p: mutation === 'tagValue' ? 0.4 : 0, count: 0 };
-  const ctxM: Mutator = { p: mutation === 'ctxValue' ? 0.25 : 0, count: 0 };
+  const ctxM: Mutator = {
+    p: mutation === 'ctxValue' ? 0.25 : 0,
+    shape: mutation === 'ctxShape' ? 0.5 : 0,
+    count: 0,
+  };
   let count = 0;
   const entities: Record<string, unknown>[] = [];
   const ancestorsOf = (type: string): string[] => {
@@ -178,7 +190,10 @@ export function genData(r: Rng, s: GSchema): GenData {
     while (stack.length) {
       const t = stack.pop()!;
       for (const p of s.entities.find((e) => e.name === t)?.memberOf ?? [])
-        if (!out.has(p)) (out.add(p), stack.push(p));
+        if (!out.has(p)) {
+          out.add(p);
+          stack.push(p);
+        }
     }
     return [...out];
   };

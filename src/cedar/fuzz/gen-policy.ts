@@ -72,7 +72,7 @@ export function genPolicies(r: Rng, s: GSchema, hint?: RequestHint): GenPolicies
 
   const long = (d: number): string => {
     const x = r.int(d > 2 ? 3 : 8);
-    if (x === 0) return r.pick(['0', '1', '2', '-3', '42', '9007199254740991']);
+    if (x === 0) return r.pick(['0', '1', '2', '-3', '42', '9007199254740993', '9223372036854775807']);
     if (x === 1) return access('Long') ?? '5';
     if (x === 2)
       return `${r.pick(['1h', '2d', '30m'].map((v) => `duration(${STR(v)})`))}.${r.pick(['toHours', 'toMinutes', 'toDays', 'toSeconds', 'toMilliseconds'])}()`;

@@ -10,6 +10,7 @@
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { authorize } from '../authorize.js';
 import { EntityStore } from '../entities.js';
+import { policyTextToEst } from '../exact-literals.js';
 import { compilePolicySet } from '../policy-set.js';
 import { genData } from './gen-data.js';
 import { genPolicies } from './gen-policy.js';
@@ -51,19 +52,14 @@ export function runCase(seed: number): CaseResult {
     action: asUid(data.action),
     resource: asUid(data.resource),
   });
+  // Policy text → EST as the engine does it: cedar-wasm's conversion with big literals kept exact.
   const ests: Record<string, unknown> = {};
-  for (const [id, text] of Object.entries(pols.statics)) {
-    const j = cedar.policyToJson(text);
-    if (j.type === 'failure')
-      return { seed, status: 'skipped', reason: `policy text: ${j.errors[0]?.message}` };
-    ests[id] = j.json;
-  }
   const tests: Record<string, unknown> = {};
-  for (const [id, text] of Object.entries(pols.templates)) {
-    const j = cedar.templateToJson(text);
-    if (j.type === 'failure')
-      return { seed, status: 'skipped', reason: `template text: ${j.errors[0]?.message}` };
-    tests[id] = j.json;
+  try {
+    for (const [id, text] of Object.entries(pols.statics)) ests[id] = policyTextToEst(text);
+    for (const [id, text] of Object.entries(pols.templates)) tests[id] = policyTextToEst(text, true);
+  } catch (e) {
+    return { seed, status: 'skipped', reason: `policy text: ${(e as Error).message}` };
   }
   // One case in five hands both sides the schema as JSON (cedar-wasm's own conversion).
   let schema: string | object = s.text;
