@@ -135,19 +135,25 @@ export function compileBody(est: unknown, issues: CompileIssues, where: string):
     issues.report(`${where}: malformed conditions`);
   conds.forEach((c: Est, i) => {
     const e = compileExpr(c?.body, issues, `${where} ${String(c?.kind)}[${i}]`);
-    if (c?.kind === 'when')
-      tests.push((env) => {
-        const v = e(env);
-        if (typeof v !== 'boolean') throw typeError('bool', v);
-        return v;
-      });
-    else if (c?.kind === 'unless')
-      tests.push((env) => {
-        const v = e(env);
-        if (typeof v !== 'boolean') throw typeError('bool', v);
-        return !v;
-      });
-    else issues.report(`${where}: unknown condition kind ${JSON.stringify(c?.kind)}`);
+    const kind = c?.kind;
+    if (kind !== 'when' && kind !== 'unless') {
+      issues.report(`${where}: unknown condition kind ${JSON.stringify(kind)}`);
+      return;
+    }
+    // Say which condition failed; try/catch costs nothing until something throws.
+    const at = conds.length > 1 ? `in \`${kind}\` clause ${i + 1}: ` : `in the \`${kind}\` clause: `;
+    const unless = kind === 'unless';
+    tests.push((env) => {
+      let v;
+      try {
+        v = e(env);
+      } catch (err) {
+        if (err instanceof CedarEvalError) throw new CedarEvalError(at + err.message);
+        throw err;
+      }
+      if (typeof v !== 'boolean') throw new CedarEvalError(at + typeError('bool', v).message);
+      return unless ? !v : v;
+    });
   });
   return { effect: effect === 'forbid' ? 'forbid' : 'permit', test: all(tests), slots };
 }

@@ -8,6 +8,7 @@
  * the text is converted again, and each sentinel in that EST is swapped for its exact `bigint`.
  * Only integer tokens change, so the parse is otherwise identical.
  */
+import './v8-flags.js';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 
 interface Token {

@@ -2,6 +2,7 @@
  * A ~30-policy store and a request mix for a rough in-process timing of `authorize`
  * (not a benchmark suite; used by hand: see the report in the branch history).
  */
+import './v8-flags.js';
 import { authorize } from './authorize.js';
 import { EntityStore } from './entities.js';
 import { policyTextToEst } from './exact-literals.js';
@@ -114,4 +115,22 @@ export function cedarAgreement(): { agree: number; total: number } {
       agree++;
   }
   return { agree, total: requests.length };
+}
+
+/** Mean µs per `store.view(requestEntities)` + `authorize` with two request-only entities. */
+export function timeWithRequestEntities(n = 100_000): number {
+  const { set, store, requests } = buildSample();
+  const reqEntities = parseEntitiesJson([
+    {
+      uid: { type: 'User', id: 'guest' },
+      attrs: { dept: 'd1', level: 3, email: 'g@admin.example.com' },
+      parents: [{ type: 'Group', id: 'g1' }],
+    },
+    { uid: { type: 'Session', id: 's' }, attrs: {}, parents: [{ type: 'User', id: 'guest' }] },
+  ]);
+  const req = { ...requests[0]!, principal: new EntityRef('User', 'guest') };
+  for (let i = 0; i < 10_000; i++) authorize(set, req, store.view(reqEntities));
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) authorize(set, req, store.view(reqEntities));
+  return Number(process.hrtime.bigint() - t0) / 1000 / n;
 }

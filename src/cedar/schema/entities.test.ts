@@ -197,3 +197,23 @@ describe('entity conformance against cedar-wasm', () => {
     );
   });
 });
+
+describe('assertAcyclic over request and static entities', () => {
+  it('finds a cycle closed through a static entity', async () => {
+    const { assertAcyclic } = await import('./entities.js');
+    const { EntityRef } = await import('../values.js');
+    const g = (id: string, ...ps: string[]) => ({
+      uid: new EntityRef('G', id),
+      attrs: new Map(),
+      parents: ps.map((p) => new EntityRef('G', p)),
+    });
+    const statics = new Map([['G::"s"', g('s', 'x')]]);
+    const lookup = (mine: ReturnType<typeof g>[]) => ({
+      get: (k: string) => mine.find((e) => e.uid.key === k) ?? statics.get(k),
+    });
+    const ok = [g('x')];
+    expect(() => assertAcyclic(ok, lookup(ok))).not.toThrow();
+    const bad = [g('x', 's')];
+    expect(() => assertAcyclic(bad, lookup(bad))).toThrow(/cycle/);
+  });
+});

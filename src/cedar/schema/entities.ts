@@ -22,7 +22,19 @@ import { isActionType } from './model.js';
 import { readEntityUid } from './parse-value.js';
 import { parseSchemaless } from './schemaless.js';
 
-export function parseEntities(schema: CompiledSchema, json: unknown): EntityData[] {
+export interface ParseEntitiesOptions {
+  /**
+   * Append the schema's action entities (Cedar does). Default true; pass false for a request's own
+   * entities when the store's static entities (parsed once, with actions) are layered underneath.
+   */
+  includeActions?: boolean;
+}
+
+export function parseEntities(
+  schema: CompiledSchema,
+  json: unknown,
+  opts: ParseEntitiesOptions = {},
+): EntityData[] {
   if (!Array.isArray(json))
     throw new SchemaValidationError(
       'invalid_value',
@@ -48,7 +60,8 @@ export function parseEntities(schema: CompiledSchema, json: unknown): EntityData
   for (const e of order) if (!isActionType(e.uid.type)) conform(schema, e);
   checkAcyclic(order, byKey);
   for (const e of order) if (isActionType(e.uid.type)) conformAction(schema, e, byKey);
-  for (const a of schema.model.actions.values()) if (!byKey.has(a.uid.key)) order.push(a.entity);
+  if (opts.includeActions !== false)
+    for (const a of schema.model.actions.values()) if (!byKey.has(a.uid.key)) order.push(a.entity);
   return order;
 }
 
@@ -62,110 +75,128 @@ function parseOne(schema: CompiledSchema, ej: unknown, i: number): EntityData {
       'invalid_value',
       `${where(i)}: expected an entity object, got ${describeJson(ej)}`,
     );
-  const uid = wrap(() => readEntityUid(own(ej, 'uid')), `${where(i)}.uid`);
-  const at = where(i, uid);
+  let uid: EntityRef;
+  try {
+    uid = readEntityUid(own(ej, 'uid'));
+  } catch (e) {
+    throw locate(e, `${where(i)}.uid`);
+  }
   const attrsJson = own(ej, 'attrs');
   const parentsJson = own(ej, 'parents');
   const tagsJson = own(ej, 'tags');
   if (!isObject(attrsJson))
-    throw new SchemaValidationError('invalid_value', `${at}: \`attrs\` must be an object`);
+    throw new SchemaValidationError('invalid_value', `${where(i, uid)}: \`attrs\` must be an object`);
   if (!Array.isArray(parentsJson))
-    throw new SchemaValidationError('invalid_value', `${at}: \`parents\` must be an array`);
+    throw new SchemaValidationError('invalid_value', `${where(i, uid)}: \`parents\` must be an array`);
   if (tagsJson !== undefined && !isObject(tagsJson))
-    throw new SchemaValidationError('invalid_value', `${at}: \`tags\` must be an object`);
+    throw new SchemaValidationError('invalid_value', `${where(i, uid)}: \`tags\` must be an object`);
 
+  // Paths and messages are built only on failure: this runs for every static entity of a store.
   const attrs = new Map<string, Value>();
   let tags: Map<string, Value> | undefined;
   const action = isActionType(uid.type);
+  const keys = Object.keys(attrsJson);
+  if (keys.length > 1) keys.sort();
+  const tagKeys = tagsJson ? Object.keys(tagsJson) : [];
+  if (tagKeys.length > 1) tagKeys.sort();
   if (action) {
     // Cedar reads action entities without schema types, then compares them with the schema's.
-    for (const k of Object.keys(attrsJson).sort())
-      attrs.set(
-        k,
-        wrap(() => parseSchemaless(attrsJson[k], schema.ext), `${at}.${k}`),
-      );
-    if (tagsJson && Object.keys(tagsJson).length) {
+    for (const k of keys) {
+      try {
+        attrs.set(k, parseSchemaless(attrsJson[k], schema.ext));
+      } catch (e) {
+        throw locate(e, `${uid.key}.${k}`, where(i, uid), 'attribute', k);
+      }
+    }
+    if (tagKeys.length) {
       tags = new Map();
-      for (const k of Object.keys(tagsJson).sort())
-        tags.set(
-          k,
-          wrap(() => parseSchemaless(tagsJson[k], schema.ext), `${at} tag ${JSON.stringify(k)}`),
-        );
+      for (const k of tagKeys) {
+        try {
+          tags.set(k, parseSchemaless(tagsJson![k], schema.ext));
+        } catch (e) {
+          throw locate(e, `${uid.key}[tag ${JSON.stringify(k)}]`, where(i, uid), 'tag', k);
+        }
+      }
     }
   } else {
     const t = schema.entityType(uid.type);
     if (!t)
       throw new SchemaValidationError(
         'unknown_entity_type',
-        `${at}: entity type \`${uid.type}\` is not declared in the schema`,
+        `${where(i, uid)}: entity type \`${uid.type}\` is not declared in the schema`,
         uid.key,
       );
-    for (const k of Object.keys(attrsJson).sort()) {
+    for (const k of keys) {
       const p = t.attrs.get(k);
       if (!p)
         throw new SchemaValidationError(
           'unexpected_attribute',
-          `${at}: attribute \`${k}\` is not declared for \`${uid.type}\` in the schema`,
+          `${where(i, uid)}: attribute \`${k}\` is not declared for \`${uid.type}\` in the schema`,
           `${uid.key}.${k}`,
         );
-      attrs.set(
-        k,
-        wrap(() => p(attrsJson[k]), `${uid.key}.${k}`, at, 'attribute', k),
-      );
+      try {
+        attrs.set(k, p(attrsJson[k]));
+      } catch (e) {
+        throw locate(e, `${uid.key}.${k}`, where(i, uid), 'attribute', k);
+      }
     }
-    if (tagsJson && Object.keys(tagsJson).length) {
-      if (!t.tags) {
-        const k = Object.keys(tagsJson)[0]!;
+    if (tagKeys.length) {
+      const p = t.tags;
+      if (!p)
         throw new SchemaValidationError(
           'unexpected_tag',
-          `${at}: found tag \`${k}\`, but \`${uid.type}\` declares no tags in the schema`,
+          `${where(i, uid)}: found tag \`${tagKeys[0]}\`, but \`${uid.type}\` declares no tags in the schema`,
           uid.key,
         );
-      }
       tags = new Map();
-      const p = t.tags;
-      for (const k of Object.keys(tagsJson).sort())
-        tags.set(
-          k,
-          wrap(() => p(tagsJson[k]), `${uid.key}[tag ${JSON.stringify(k)}]`, at, 'tag', k),
-        );
+      for (const k of tagKeys) {
+        try {
+          tags.set(k, p(tagsJson![k]));
+        } catch (e) {
+          throw locate(e, `${uid.key}[tag ${JSON.stringify(k)}]`, where(i, uid), 'tag', k);
+        }
+      }
     }
   }
   const parents: EntityRef[] = [];
-  const seen = new Set<string>();
+  let seen: Set<string> | undefined;
   for (let j = 0; j < parentsJson.length; j++) {
-    const p = wrap(() => readEntityUid(parentsJson[j]), `${at}.parents[${j}]`);
+    let p: EntityRef;
+    try {
+      p = readEntityUid(parentsJson[j]);
+    } catch (e) {
+      throw locate(e, `${where(i, uid)}.parents[${j}]`);
+    }
     if (action && !isActionType(p.type))
       throw new SchemaValidationError(
         'invalid_parent',
-        `${at}: action entity has parent \`${p.key}\`, which is not an action`,
+        `${where(i, uid)}: action entity has parent \`${p.key}\`, which is not an action`,
         uid.key,
       );
-    if (!seen.has(p.key)) {
+    if (parentsJson.length > 1) {
+      seen ??= new Set();
+      if (seen.has(p.key)) continue;
       seen.add(p.key);
-      parents.push(p);
     }
+    parents.push(p);
   }
   return tags ? { uid, attrs, parents, tags } : { uid, attrs, parents };
 }
 
 /**
- * Runs a value parser; a ValueProblem becomes a located SchemaValidationError. With `label` (the
- * entity) the message reads `entity \`User::"a"\`: attribute \`addr.zip\`: expected long, …`.
+ * A caught ValueProblem as a located SchemaValidationError (anything else is rethrown as is).
+ * With `label` (the entity) the message reads
+ * `entity \`User::"a"\`: attribute \`addr.zip\`: expected long, …`.
  */
-function wrap<T>(f: () => T, path: string, label?: string, what = 'attribute', name = ''): T {
-  try {
-    return f();
-  } catch (e) {
-    if (!(e instanceof ValueProblem)) throw e;
-    if (!label) throw e.at(path);
-    const suffix = e.suffix();
-    throw new SchemaValidationError(
-      e.kind,
-      `${label}: ${what} \`${name}${suffix}\`: ${e.detail}`,
-      path + suffix,
-    );
-  }
+function locate(e: unknown, path: string, label?: string, what = 'attribute', name = ''): unknown {
+  if (!(e instanceof ValueProblem)) return e;
+  if (!label) return e.at(path);
+  const suffix = e.suffix();
+  return new SchemaValidationError(
+    e.kind,
+    `${label}: ${what} \`${name}${suffix}\`: ${e.detail}`,
+    path + suffix,
+  );
 }
 
 function conform(schema: CompiledSchema, e: EntityData): void {
@@ -247,8 +278,22 @@ function ancestorsIn(e: EntityData, byKey: Map<string, EntityData>): Set<string>
   return out;
 }
 
-/** Cedar refuses entity data whose parent graph has a cycle (self-parents included). */
-function checkAcyclic(order: EntityData[], byKey: Map<string, EntityData>): void {
+/**
+ * Cedar refuses entity data whose parent graph has a cycle (self-parents included). Exported for
+ * request entities layered over a store's static ones: pass the request's entities and a lookup
+ * that finds either kind, and a cycle closed through static entities is found too.
+ */
+export function assertAcyclic(
+  order: readonly EntityData[],
+  byKey: { get(key: string): EntityData | undefined },
+): void {
+  checkAcyclic(order, byKey);
+}
+
+function checkAcyclic(
+  order: readonly EntityData[],
+  byKey: { get(key: string): EntityData | undefined },
+): void {
   const state = new Map<string, 1 | 2>(); // 1 on the stack, 2 done
   for (const root of order) {
     if (state.has(root.uid.key)) continue;

@@ -21,7 +21,7 @@ export function callExtension(ext: ExtensionRegistry, fn: string, args: Value[])
   try {
     return f.call(args);
   } catch (e) {
-    throw problem('invalid_value', `error evaluating \`${fn}\`: ${(e as Error).message}`);
+    throw problem('invalid_value', (e as Error).message);
   }
 }
 

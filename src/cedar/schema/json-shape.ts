@@ -53,10 +53,15 @@ const RESERVED = new Set(['true', 'false', 'if', 'then', 'else', 'in', 'is', 'li
 
 /** A normalised Cedar name (`A::B::C`, no spaces or comments), as entity types in JSON must be. */
 export function isNormalizedName(s: string): boolean {
+  // Entity type names repeat on every request: remember the good ones (bounded, so hostile input
+  // cannot grow it without limit).
+  if (goodNames.has(s)) return true;
   const parts = s.split('::');
   for (const p of parts) if (!IDENT.test(p) || RESERVED.has(p)) return false;
+  if (goodNames.size < 10_000) goodNames.add(s);
   return true;
 }
+const goodNames = new Set<string>();
 
 export function describeJson(v: unknown): string {
   if (v === null) return 'null';

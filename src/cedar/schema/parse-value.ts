@@ -17,7 +17,7 @@ import { CedarRecord, EntityRef, makeSet, type ExtensionValue, type Value } from
 import { ValueProblem } from './errors.js';
 
 import { callExtension } from './ext-call.js';
-import { CONSTRUCTOR_OF, type ExtensionRegistry } from './extensions.js';
+import { CONSTRUCTOR_OF, type ExtensionFunction, type ExtensionRegistry } from './extensions.js';
 import {
   describeJson,
   fnAndArgs,
@@ -41,6 +41,7 @@ export interface ParserEnv {
 }
 
 function mismatch(t: SchemaType, v: unknown): ValueProblem {
+  if (v === null) return problem('invalid_value', 'JSON `null` is not allowed in Cedar');
   return problem('type_mismatch', `expected ${typeName(t)}, got ${describeJson(v)} ${show(v)}`);
 }
 
@@ -148,6 +149,9 @@ export function readEntityUid(v: unknown): EntityRef {
 
 function extensionParser(t: Extract<SchemaType, { kind: 'extension' }>, env: ParserEnv): Parser {
   const ctor = CONSTRUCTOR_OF[t.name];
+  // Argument parsers per function, built on first use (extension arguments are primitives and
+  // extension types, so they do not depend on the schema beyond the registry).
+  const argParserCache = new Map<ExtensionFunction, Parser[]>();
   return (v) => {
     let call: { fn: string; args: unknown[] } | undefined;
     if (isObject(v)) {
@@ -169,8 +173,13 @@ function extensionParser(t: Extract<SchemaType, { kind: 'extension' }>, env: Par
       );
     // Arguments are parsed against the function's argument types, so `offset` takes its
     // datetime and duration as bare strings too. They are always checked (evaluation would fail).
-    const argEnv = env.strict ? env : { ...env, strict: true };
-    const args = f.argTypes.map((at, i) => compileParser(at, argEnv)(call.args[i]));
+    let argParsers = argParserCache.get(f);
+    if (!argParsers) {
+      const argEnv = env.strict ? env : { ...env, strict: true };
+      argParsers = f.argTypes.map((at) => compileParser(at, argEnv));
+      argParserCache.set(f, argParsers);
+    }
+    const args = argParsers.map((p, i) => p(call.args[i]));
     if (env.strict && (f.returnType.kind !== 'extension' || f.returnType.name !== t.name))
       throw problem(
         'type_mismatch',

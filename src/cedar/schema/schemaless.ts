@@ -26,7 +26,7 @@ export function parseSchemaless(v: unknown, ext: ExtensionRegistry): Value {
       return n;
     }
   }
-  if (v === null) throw problem('invalid_value', 'JSON `null` is not a Cedar value');
+  if (v === null) throw problem('invalid_value', 'JSON `null` is not allowed in Cedar');
   if (Array.isArray(v)) {
     const items: Value[] = [];
     for (let i = 0; i < v.length; i++) {
