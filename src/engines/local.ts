@@ -1,7 +1,8 @@
 import '../cedar/v8-flags.js';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { uidKey } from '../cedar/types.js';
-import { compileStore, StoreLoadError } from '../policy/compile-store.js';
+import { compileStore } from '../policy/compile-store.js';
+import { StoreLoadError } from '../policy/problems.js';
 import { readStoreFiles } from '../policy/read-store.js';
 import type { CompiledStore } from '../policy/types.js';
 import type { SlicingMode } from '../config/schema.js';
