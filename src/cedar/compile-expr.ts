@@ -439,9 +439,15 @@ export function compileExpr(est: unknown, issues: CompileIssues, where = 'expr')
           throw e;
         }
       }
-      if (args.length === 1) {
+      if (args.length === 1 && f.call1 !== undefined) {
         const a0 = args[0]!;
-        return (env) => f.call([a0(env)]);
+        const c1 = f.call1;
+        return (env) => c1(a0(env));
+      }
+      if (args.length === 2 && f.call2 !== undefined) {
+        const [a0, a1] = args as [Expr, Expr];
+        const c2 = f.call2;
+        return (env) => c2(a0(env), a1(env));
       }
       return (env) => f.call(args.map((a) => a(env)));
     }

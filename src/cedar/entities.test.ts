@@ -88,14 +88,24 @@ describe('EntityStore views', () => {
     ]));
   it('a request entity that a static entity names as parent widens static ancestors', () =>
     agree([E('Team', 'dangling', [['Org', 'o']])]));
-  it('cycles are tolerated', () => {
-    const store = new EntityStore(
-      parseEntitiesJson([E('A', 'x', [['A', 'y']]), E('A', 'y', [['A', 'z']]), E('A', 'z', [['A', 'x']])]),
-    );
-    const v = store.view();
-    expect(v.isIn(ref('A', 'x'), ref('A', 'z'))).toBe(true);
-    expect(v.isIn(ref('A', 'z'), ref('A', 'y'))).toBe(true);
-    expect(v.isIn(ref('A', 'y'), ref('B', 'q'))).toBe(false);
+  it('cycles are rejected, as cedar-wasm does, also when request entities close them', () => {
+    const cyc = [E('A', 'x', [['A', 'y']]), E('A', 'y', [['A', 'z']]), E('A', 'z', [['A', 'x']])];
+    expect(() => new EntityStore(parseEntitiesJson(cyc))).toThrow(/cycle/);
+    expect(cedarIn(cyc, ref('A', 'x'), ref('A', 'z'))).toMatch(/cycle/);
+    expect(() => new EntityStore(parseEntitiesJson([E('A', 'x', [['A', 'x']])]))).toThrow(/cycle/);
+    expect(cedarIn([E('A', 'x', [['A', 'x']])], ref('A', 'x'), ref('A', 'x'))).toMatch(/cycle/);
+    const store = new EntityStore(parseEntitiesJson(STATIC));
+    // carol → Team::"dangling" (static); the request says dangling → carol.
+    const closing = [E('Team', 'dangling', [['User', 'carol']])];
+    expect(() => store.view(parseEntitiesJson(closing))).toThrow(/cycle/);
+    expect(cedarIn([...STATIC, ...closing], ref('User', 'carol'), ref('Org', 'o'))).toMatch(/cycle/);
+    const deep = [
+      E('Team', 'dangling', [['Team', 't2']]),
+      E('Team', 't2', [['Group', 'g9']]),
+      E('Group', 'g9', [['User', 'carol']]),
+    ];
+    expect(() => store.view(parseEntitiesJson(deep))).toThrow(/cycle/);
+    expect(cedarIn([...STATIC, ...deep], ref('User', 'carol'), ref('Org', 'o'))).toMatch(/cycle/);
   });
   it('no request entities: the shared static view (no allocation per request)', () => {
     const store = new EntityStore(parseEntitiesJson(STATIC));

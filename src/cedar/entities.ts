@@ -11,6 +11,9 @@
  * is accepted (ignored) and a differing entity with the same uid is an error — what cedar-wasm does
  * when both lists are passed as one entities array (`duplicate entity entry`).
  *
+ * Cycles in the hierarchy (static, or closed only by request entities) are an error, as in
+ * cedar-wasm, with or without a schema.
+ *
  * Parents need not exist as entities: `in` follows the edge anyway (Cedar does too). When a request
  * entity defines a uid that static entities name as a parent, static ancestor sets may grow for
  * that request; the view then answers `in` by walking parents (correct, slower, rare).
@@ -20,7 +23,7 @@ import type { EntityData, EntityRef } from './values.js';
 
 export interface EntityNode {
   readonly data: EntityData;
-  /** Keys of every strict or non-strict ancestor reachable through parents (excluding self unless in a cycle). */
+  /** Keys of every strict or non-strict ancestor reachable through parents (never self: cycles are rejected). */
   readonly ancestors: ReadonlySet<string>;
 }
 
@@ -31,17 +34,23 @@ export interface EntityView {
   isIn(child: EntityRef, ancestor: EntityRef): boolean;
 }
 
-type Lookup = (key: string) => EntityData | undefined;
+function cycleError(key: string): CedarJsonError {
+  return new CedarJsonError(
+    `transitive closure computation/enforcement error: input graph has a cycle containing vertex \`${key}\``,
+  );
+}
 
-/** Transitive ancestors for each entity of `list`, parents resolved through `lookup`. */
+/**
+ * Transitive ancestors for each entity of `list`, parents outside the list resolved through
+ * `known` (already-closed ancestor sets). A cycle is an error, as in cedar-wasm (with or without a
+ * schema): an entity reaching itself, directly or through `known` sets.
+ */
 function closeAncestors(
   list: readonly EntityData[],
-  lookup: Lookup,
   known: (key: string) => ReadonlySet<string> | undefined,
 ): Map<string, EntityNode> {
   const out = new Map<string, EntityNode>();
   const visiting = new Set<string>();
-  let cycle = false;
   const own = new Map(list.map((e) => [e.uid.key, e]));
   const visit = (e: EntityData): ReadonlySet<string> => {
     const done = out.get(e.uid.key);
@@ -49,39 +58,18 @@ function closeAncestors(
     visiting.add(e.uid.key);
     const anc = new Set<string>();
     for (const p of e.parents) {
+      if (visiting.has(p.key)) throw cycleError(p.key);
       anc.add(p.key);
-      if (visiting.has(p.key)) {
-        cycle = true;
-        continue;
-      }
       const pe = own.get(p.key);
       const pa = pe !== undefined ? visit(pe) : known(p.key);
       if (pa !== undefined) for (const k of pa) anc.add(k);
     }
+    if (anc.has(e.uid.key)) throw cycleError(e.uid.key);
     visiting.delete(e.uid.key);
     out.set(e.uid.key, { data: e, ancestors: anc });
     return anc;
   };
   for (const e of list) visit(e);
-  if (cycle) {
-    // Memoised sets can be short inside a cycle; recompute each by a plain walk.
-    for (const e of list) {
-      const anc = new Set<string>();
-      const stack = [...e.parents];
-      while (stack.length > 0) {
-        const p = stack.pop()!;
-        if (anc.has(p.key)) continue;
-        anc.add(p.key);
-        const pe = own.get(p.key) ?? lookup(p.key);
-        if (pe !== undefined) stack.push(...pe.parents);
-        else {
-          const ka = known(p.key);
-          if (ka !== undefined) for (const k of ka) anc.add(k);
-        }
-      }
-      out.set(e.uid.key, { data: e, ancestors: anc });
-    }
-  }
   return out;
 }
 
@@ -93,11 +81,7 @@ export class EntityStore {
 
   constructor(entities: readonly EntityData[], actions: readonly EntityData[] = []) {
     const all = dedupEntities([...actions, ...entities]);
-    this.nodes = closeAncestors(
-      all,
-      () => undefined,
-      () => undefined,
-    );
+    this.nodes = closeAncestors(all, () => undefined);
     for (const e of all) for (const p of e.parents) if (!this.nodes.has(p.key)) this.dangling.add(p.key);
     const nodes = this.nodes;
     this.staticView = {
@@ -131,11 +115,7 @@ export class EntityStore {
       fresh.push(e);
     }
     if (fresh.length === 0) return this.staticView;
-    const overlay = closeAncestors(
-      fresh,
-      (k) => nodes.get(k)?.data,
-      (k) => nodes.get(k)?.ancestors,
-    );
+    const overlay = closeAncestors(fresh, (k) => nodes.get(k)?.ancestors);
     const entity = (key: string): EntityData | undefined => (overlay.get(key) ?? nodes.get(key))?.data;
     if (!widens)
       return {

@@ -44,11 +44,25 @@ export function longFromJson(v: number | bigint, where: string): number | bigint
   return r;
 }
 
-/** `{"type","id"}` with string members, else undefined. */
+const IDENT = /^[_a-zA-Z][_a-zA-Z0-9]*$/;
+/** Words Cedar reserves: never a component of a name. */
+const RESERVED = new Set(['true', 'false', 'if', 'then', 'else', 'in', 'is', 'like', 'has', '__cedar']);
+
+/** Cedar entity type name syntax: `Ident(::Ident)*`, no reserved word, no spaces. */
+export function isEntityTypeName(s: string): boolean {
+  return s.split('::').every((c) => IDENT.test(c) && !RESERVED.has(c));
+}
+
+/**
+ * `{"type","id"}` with string members, else undefined. A type that is not a valid Cedar name is
+ * an error (cedar-wasm: "failed to parse escape `__entity`"), not a different shape.
+ */
 export function typeAndId(v: unknown): EntityRef | undefined {
   if (!isPlainObject(v)) return undefined;
   const { type, id } = v;
-  return typeof type === 'string' && typeof id === 'string' ? new EntityRef(type, id) : undefined;
+  if (typeof type !== 'string' || typeof id !== 'string') return undefined;
+  if (!isEntityTypeName(type)) throw new CedarJsonError(`\`${type}\` is not a valid entity type name`);
+  return new EntityRef(type, id);
 }
 
 /** An entity uid as Cedar accepts it in uid/parent positions: `{type,id}` or `{"__entity":{type,id}}`. */
@@ -136,7 +150,7 @@ export function parseEntityJson(v: unknown, where = 'entity'): EntityData {
   const attrs = parseRecordJson(v.attrs, `${at} attrs`).fields;
   const parents = v.parents.map((p, i) => entityUidFromJson(p, `${at} parents[${i}]`));
   const out: EntityData = { uid, attrs, parents };
-  if (v.tags !== undefined && v.tags !== null) {
+  if (v.tags !== undefined) {
     if (!isPlainObject(v.tags)) throw new CedarJsonError(`${at}: malformed \`tags\``);
     out.tags = parseRecordJson(v.tags, `${at} tags`).fields;
   }

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseJsonExact } from './json-exact.js';
 import { CedarJsonError, parseContextJson, parseEntitiesJson, parseValueJson } from './json-value.js';
-import { both, whenPolicy } from './test-oracle.js';
+import { both, oracle, whenPolicy } from './test-oracle.js';
 import { CedarRecord, CedarSet, EntityRef } from './values.js';
 import { Decimal } from './ext/decimal.js';
 
@@ -82,6 +82,39 @@ describe('schemaless Cedar JSON values', () => {
     ]);
     expect(e!.parents[0]!.key).toBe('G::"g"');
   });
+  it('entity type names follow Cedar syntax, as cedar-wasm checks them', () => {
+    for (const [type, ok] of [
+      ['A', true],
+      ['_a1', true],
+      ['A::B::C', true],
+      ['permit', true],
+      ['when', true],
+      ['A B', false],
+      ['A::', false],
+      ['if', false],
+      ['true', false],
+      ['has', false],
+      ['__cedar', false],
+      ['__cedar::A', false],
+      ['A::__cedar', false],
+      ['A ::B', false],
+      ['é', false],
+      ['', false],
+    ] as const) {
+      const ent = [{ uid: { type, id: 'x' }, attrs: {}, parents: [] }];
+      const wasm = oracleAccepts(ent);
+      expect(wasm, type).toBe(ok);
+      if (ok) expect(() => parseEntitiesJson(ent), type).not.toThrow();
+      else expect(() => parseEntitiesJson(ent), type).toThrow(CedarJsonError);
+      if (!ok)
+        expect(() => parseValueJson({ __entity: { type, id: 'x' } }, 'v'), type).toThrow(CedarJsonError);
+    }
+  });
+  it('tags: null is malformed (cedar-wasm: expected a map)', () => {
+    const ent = [{ uid: { type: 'A', id: 'x' }, attrs: {}, parents: [], tags: null }];
+    expect(oracleAccepts(ent)).toBe(false);
+    expect(() => parseEntitiesJson(ent)).toThrow(/tags/);
+  });
   it('context must be an object', () => {
     expect(() => parseContextJson([])).toThrow(CedarJsonError);
   });
@@ -118,3 +151,12 @@ describe('schemaless Cedar JSON values', () => {
       expect(r.ours).toEqual(r.cedar);
     });
 });
+
+function oracleAccepts(entities: unknown[]): boolean {
+  try {
+    oracle({ policies: 'permit(principal, action, resource);', entities });
+    return true;
+  } catch {
+    return false;
+  }
+}

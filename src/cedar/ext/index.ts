@@ -15,6 +15,9 @@ export interface ExtFunction {
   arity: number;
   constructor: boolean;
   call(args: readonly Value[]): Value;
+  /** The same function without an argument array, for compiled calls of arity 1 / 2. */
+  call1?: (a: Value) => Value;
+  call2?: (a: Value, b: Value) => Value;
 }
 
 function str(fn: string, v: Value): string {
@@ -48,6 +51,7 @@ const ctor = (f: (s: string) => Value, name: string): ExtFunction => ({
   arity: 1,
   constructor: true,
   call: (a) => f(str(name, a[0]!)),
+  call1: (a) => f(str(name, a)),
 });
 const m1 = (call: (a: Value) => Value): ExtFunction => ({
   arity: 1,
@@ -58,6 +62,7 @@ const m2 = (call: (a: Value, b: Value) => Value): ExtFunction => ({
   arity: 2,
   constructor: false,
   call: (a) => call(a[0]!, a[1]!),
+  call2: call,
 });
 
 export const EXTENSION_FUNCTIONS: ReadonlyMap<string, ExtFunction> = new Map<string, ExtFunction>([

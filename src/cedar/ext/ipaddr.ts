@@ -27,19 +27,26 @@ export class IpAddr implements ExtensionValue {
   get bits(): number {
     return this.v6 ? 128 : 32;
   }
-  /** First and last address of the network this value denotes. */
-  range(): [bigint, bigint] {
-    const host = BigInt(this.bits - this.prefix);
-    const size = 1n << host;
-    const lo = (this.addr >> host) << host;
-    return [lo, lo + size - 1n];
+  private lo: bigint | undefined;
+  private hi = 0n;
+  /** First address of the network this value denotes (computed once). */
+  get first(): bigint {
+    if (this.lo === undefined) {
+      const host = BigInt(this.bits - this.prefix);
+      this.lo = (this.addr >> host) << host;
+      this.hi = this.lo + (1n << host) - 1n;
+    }
+    return this.lo;
+  }
+  /** Last address of the network. */
+  get last(): bigint {
+    void this.first;
+    return this.hi;
   }
   /** `isInRange`: this network lies wholly inside `other`'s (same address family only). */
   inRange(other: IpAddr): boolean {
     if (this.v6 !== other.v6) return false;
-    const [a, b] = this.range();
-    const [c, d] = other.range();
-    return c <= a && b <= d;
+    return other.first <= this.first && this.last <= other.last;
   }
   toString(): string {
     return `ip(<${this.v6 ? 'v6' : 'v4'} ${this.addr.toString(16)}/${this.prefix}>)`;
