@@ -238,6 +238,7 @@ export async function startSidecar(
     stores,
     bodyLimitBytes: config.server.bodyLimitBytes,
     batchLimit: config.server.batchLimit,
+    explainTokenApi: config.server.explainTokenApi,
     logger,
     readiness,
     mounts: [

@@ -39,6 +39,7 @@ const DEFAULTS = {
     bodyLimitBytes: 1_048_576,
     shutdownGraceMs: 5_000,
     batchLimit: 30,
+    explainTokenApi: true,
   },
   policies: { dir: 'policies', watch: true, reloadDebounceMs: 150 },
   slicing: { default: 'auto', autoThreshold: 200, cacheSize: 2_000, wasmMemoryMiB: 'auto' },

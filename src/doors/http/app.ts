@@ -16,6 +16,8 @@ export interface HttpAppDeps {
   stores: StoreRegistry;
   bodyLimitBytes: number;
   batchLimit: number;
+  /** Whether `explain: true` is honoured on the token API (default true). */
+  explainTokenApi?: boolean;
   logger?: Logger;
   readiness?: ReadinessCheck[];
   /** Further doors mounted on the same server. */
@@ -32,7 +34,7 @@ export function createHttpApp(deps: HttpAppDeps): Hono {
   app.use('*', limitBody(deps.bodyLimitBytes));
   mountHealth(app, deps.stores, deps.readiness);
   mountIsAuthorized(app, deps.pipeline);
-  mountAuthorize(app, deps.pipeline, deps.batchLimit);
+  mountAuthorize(app, deps.pipeline, deps.batchLimit, deps.explainTokenApi ?? true);
   for (const mount of deps.mounts ?? []) mount(app);
 
   app.notFound((c) => c.json(errorBody('not_found', `No endpoint ${c.req.method} ${c.req.path}.`), 404));
