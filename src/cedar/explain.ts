@@ -13,6 +13,8 @@ import { CedarEvalError } from './eval-error.js';
 import { showValue, type Value } from './values.js';
 
 export interface ExplainedFailure {
+  /** The clause that failed: a `when` that was not true, or an `unless` that was not false. */
+  clause: 'when' | 'unless';
   /** The failing sub-expression in Cedar syntax. */
   expression: string;
   /** The values its operands had (`left`, `right`, `value`…), in Cedar syntax. */
@@ -183,7 +185,7 @@ function operands(est: Est): [string, unknown][] {
  * The smallest sub-expression of `est` that explains why it evaluated to `want`'s opposite (false
  * where true was needed, or the reverse) or errored.
  */
-function blame(est: unknown, env: Env, need: boolean): ExplainedFailure {
+function blame(est: unknown, env: Env, need: boolean): Omit<ExplainedFailure, 'clause'> {
   const e = est as Est;
   const [op] = Object.keys(e ?? {});
   const arg = (e?.[op!] ?? {}) as Est;
@@ -251,19 +253,22 @@ export function explainPolicies(
     const conditions = Array.isArray(est.conditions) ? (est.conditions as Est[]) : [];
     for (const c of conditions) {
       const need = c.kind === 'when';
+      const clause = need ? ('when' as const) : ('unless' as const);
       const r = run(c.body, env);
-      if (r.kind === 'error') return { ...out, condition: 'error', failedAt: blame(c.body, env, need) };
+      if (r.kind === 'error')
+        return { ...out, condition: 'error', failedAt: { clause, ...blame(c.body, env, need) } };
       if (r.value !== need) {
         if (typeof r.value !== 'boolean')
           return {
             ...out,
             condition: 'error',
             failedAt: {
+              clause,
               expression: cedarText(c.body),
               error: `condition is ${showValue(r.value)}, not a boolean`,
             },
           };
-        return { ...out, condition: 'false', failedAt: blame(c.body, env, need) };
+        return { ...out, condition: 'false', failedAt: { clause, ...blame(c.body, env, need) } };
       }
     }
     return { ...out, condition: 'true' };
@@ -274,7 +279,7 @@ export function explainPolicies(
 export function summarize(decision: 'ALLOW' | 'DENY', explained: readonly PolicyExplanation[]): string {
   const fmt = (f: ExplainedFailure | undefined) =>
     f
-      ? `${f.error ? 'error' : 'condition false'} at ${f.expression}${
+      ? `${f.error ? 'error' : f.clause === 'unless' ? 'unless-clause true' : 'condition false'} at ${f.expression}${
           f.values
             ? ` (${Object.entries(f.values)
                 .map(([k, v]) => `${k}: ${v}`)

@@ -4,10 +4,16 @@ import { startSidecar } from '../server.js';
 import { parseCliArgs } from './args.js';
 
 const USAGE = 'authz-sidecar serve [--config PATH]';
+const HELP = `${USAGE}
+
+Runs the sidecar. The config is --config (-c), else the file named by AUTHZ_CONFIG, else the
+embedded default (every folder under ./policies a store, HTTP on 127.0.0.1:8181). AUTHZ_HOST and
+AUTHZ_PORT override the listen address. SIGTERM drains and exits.
+`;
 
 /** Runs the sidecar until SIGTERM/SIGINT, then drains in-flight requests and exits. */
 export async function serveCommand(argv: string[]): Promise<number | undefined> {
-  const { values } = parseCliArgs(argv, { config: { type: 'string', short: 'c' } }, USAGE);
+  const { values } = parseCliArgs(argv, { config: { type: 'string', short: 'c' } }, USAGE, HELP);
   const loaded = loadConfig({ configPath: values.config });
   const logger = createLogger(loaded.config.log.level);
   logger.info({ config: loaded.file ?? 'embedded default' }, 'starting authz-sidecar');

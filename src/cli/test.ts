@@ -6,13 +6,18 @@ import { parseCliArgs } from './args.js';
 import { storesIn } from './stores-in.js';
 
 const USAGE = 'authz-sidecar test [policies-dir]';
+const HELP = `${USAGE}
+
+Runs every store's tests.yaml (each case: a request and the decision it must get); one PASS/FAIL
+line per case, a summary, exit 1 on any failure.
+`;
 
 /** Runs every store's tests.yaml: one PASS/FAIL line per case, a summary, exit 1 on any failure. */
 export async function testCommand(
   argv: string[],
   out: NodeJS.WritableStream = process.stdout,
 ): Promise<number> {
-  const { positionals } = parseCliArgs(argv, {}, USAGE);
+  const { positionals } = parseCliArgs(argv, {}, USAGE, HELP);
   const dir = path.resolve(positionals[0] ?? 'policies');
   let passed = 0;
   let failed = 0;

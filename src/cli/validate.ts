@@ -5,13 +5,19 @@ import { parseCliArgs } from './args.js';
 import { storesIn } from './stores-in.js';
 
 const USAGE = 'authz-sidecar validate [policies-dir]';
+const HELP = `${USAGE}
+
+Parses and validates every policy store under the folder (default ./policies), or the one store the
+folder is, with cedar-wasm in strict mode; prints each problem with file, line and column. Exit 0
+when every store is valid, 1 otherwise; a folder that does not exist or holds no store is an error.
+`;
 
 /** Loads every store under a folder (default `policies`) and prints each problem with file and line. */
 export async function validateCommand(
   argv: string[],
   out: NodeJS.WritableStream = process.stdout,
 ): Promise<number> {
-  const { positionals } = parseCliArgs(argv, {}, USAGE);
+  const { positionals } = parseCliArgs(argv, {}, USAGE, HELP);
   const dir = path.resolve(positionals[0] ?? 'policies');
   const stores = storesIn(dir);
   let failed = 0;
