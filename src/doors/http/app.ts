@@ -8,6 +8,7 @@ import type { ReadinessCheck } from '../../core/health.js';
 import { mountHealth } from './health.js';
 import { mountAuthorize } from './authorize.js';
 import { mountIsAuthorized } from './is-authorized.js';
+import { limitInFlight } from './load.js';
 import { httpMetrics } from './metrics.js';
 import { errorBody, renderError } from './render.js';
 
@@ -15,6 +16,12 @@ export interface HttpAppDeps {
   pipeline: Pipeline;
   stores: StoreRegistry;
   bodyLimitBytes: number;
+  /** Time to receive a request body (`server.requestTimeoutMs`); past it the answer is a 408. */
+  bodyTimeoutMs?: number;
+  /** Requests served at once before 503 `overloaded` (`server.maxInFlight`); default no limit. */
+  maxInFlight?: number;
+  /** True from the first moment of a shutdown: `/readyz` answers 503 and connections close. */
+  draining?: () => boolean;
   batchLimit: number;
   logger?: Logger;
   readiness?: ReadinessCheck[];
@@ -29,8 +36,12 @@ export function createHttpApp(deps: HttpAppDeps): Hono {
   const app = new Hono();
   // First, so that it sees the final status of everything after it, 413s included.
   if (deps.recordRequest) app.use('*', httpMetrics(deps.recordRequest));
-  app.use('*', limitBody(deps.bodyLimitBytes));
-  mountHealth(app, deps.stores, deps.readiness);
+  app.use('*', limitInFlight(deps.maxInFlight ?? Infinity, deps.draining));
+  app.use(
+    '*',
+    limitBody(deps.bodyLimitBytes, deps.bodyTimeoutMs !== undefined ? { timeoutMs: deps.bodyTimeoutMs } : {}),
+  );
+  mountHealth(app, deps.stores, deps.readiness, deps.draining);
   mountIsAuthorized(app, deps.pipeline);
   mountAuthorize(app, deps.pipeline, deps.batchLimit);
   for (const mount of deps.mounts ?? []) mount(app);
