@@ -4,7 +4,7 @@ import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { createDecisionCache, createTokenCache, type DecisionCache, type TokenCache } from './cache/index.js';
 import { resolveFromConfig, type Config, type LoadedConfig } from './config/index.js';
-import { mountAuthzen } from './doors/authzen/authzen.js';
+import { authzenErrors, mountAuthzen } from './doors/authzen/authzen.js';
 import { createAvpDoorApp } from './doors/avp/door.js';
 import { mountExtAuthzHttp } from './doors/ext-authz/http.js';
 import { startGrpcServer, type RunningGrpcServer } from './doors/grpc/server.js';
@@ -268,6 +268,7 @@ export async function startSidecar(
       bodyTimeoutMs: config.server.requestTimeoutMs,
       maxInFlight: config.server.maxInFlight,
       draining: isDraining,
+      ...(config.authzen.enabled ? { errorRenderers: [authzenErrors] } : {}),
       batchLimit: config.server.batchLimit,
       logger,
       readiness,

@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { errorBody } from './render.js';
 
 /** Paths that are never counted or shed: probes and scrapes must answer under load. */
@@ -20,15 +20,15 @@ export interface LoadGate {
  */
 export function limitInFlight(
   maxInFlight: number,
-  draining: () => boolean = () => false,
+  options: { draining?: () => boolean; reject?: (c: Context) => Response } = {},
 ): MiddlewareHandler & LoadGate {
+  const draining = options.draining ?? (() => false);
+  const reject = options.reject ?? ((c) => c.json(errorBody('overloaded'), 503, { 'Retry-After': '1' }));
   let inFlight = 0;
   const middleware: MiddlewareHandler = async (c, next) => {
     if (draining()) c.header('Connection', 'close');
     if (UNLIMITED_PATHS.has(c.req.path)) return next();
-    if (inFlight >= maxInFlight) {
-      return c.json(errorBody('overloaded'), 503, { 'Retry-After': '1' });
-    }
+    if (inFlight >= maxInFlight) return reject(c);
     inFlight++;
     try {
       await next();
