@@ -54,7 +54,7 @@ function ensureWrk() {
 /** Cerbos 0.55 from npm (a Go binary inside the package), into .cache/cerbos: only for this bench. */
 function ensureCerbos() {
   const prefix = path.join(ROOT, '.cache/cerbos');
-  const bin = path.join(prefix, 'node_modules/@cerbos/cerbos-linux-x64/cerbos');
+  const bin = path.join(prefix, 'node_modules/@cerbos/cerbos-linux-x64/cerbos-linux-x64');
   if (!existsSync(bin)) {
     process.stderr.write('installing @cerbos/cerbos-linux-x64@0.55 into .cache/cerbos…\n');
     mkdirSync(prefix, { recursive: true });
@@ -90,7 +90,7 @@ function start(cmd, args, env = {}) {
   return child;
 }
 
-/** A wrk Lua script: a fixed request, or `%d` in the body replaced by a counter (a new resource each time). */
+/** A wrk Lua script: a fixed request, or `{N}` in the body replaced by a counter (a new resource each time). */
 function luaScript(dir, name, { method, path: p, headers, body, unique }) {
   const file = path.join(dir, `${name.replace(/\W+/g, '-')}.lua`);
   const hdrs = Object.entries(headers ?? {})
@@ -102,7 +102,7 @@ local headers = { ${hdrs} }
 local template = [==[${body}]==]
 request = function()
   n = n + 1
-  return wrk.format("${method}", [==[${p}]==], headers, string.format(template, n))
+  return wrk.format("${method}", [==[${p}]==], headers, (template:gsub("{N}", tostring(n))))
 end
 `
     : `wrk.method = "${method}"
@@ -142,8 +142,17 @@ function fixedRate(url, request, rate = 2000, seconds = DURATION) {
   });
 }
 
+/** GET with one retry: undici may reuse a keep-alive socket the server has just closed. */
+async function getText(url) {
+  try {
+    return await (await fetch(url)).text();
+  } catch {
+    return (await fetch(url)).text();
+  }
+}
+
 async function scrapeBuckets(base, source) {
-  const text = await (await fetch(`${base}/metrics`)).text();
+  const text = await getText(`${base}/metrics`);
   const buckets = new Map();
   for (const line of text.split('\n')) {
     if (!line.startsWith('authz_decision_duration_seconds_bucket{')) continue;
@@ -200,7 +209,7 @@ async function main() {
       .replace(/^grpc:\n {2}enabled: true$/m, 'grpc:\n  enabled: false');
     writeFileSync(
       config,
-      `${dev}\nserver: { port: ${port} }\nlog: { level: warn }\nevaluator: ${evaluator}\n`,
+      `${dev}\nserver: { port: ${port} }\nlog: { level: warn }\nevaluator: { default: ${evaluator} }\n`,
     );
     servers.push(start(process.execPath, ['bin/authz-sidecar.js', 'serve', '--config', config]));
     sidecars[evaluator] = `http://127.0.0.1:${port}`;
@@ -328,7 +337,7 @@ resourcePolicy:
           method: 'POST',
           path: '/v1/is-authorized',
           headers: json,
-          body: isAuthorizedBody('acct-%d'),
+          body: isAuthorizedBody('acct-{N}'),
           unique: true,
         },
         probe: 'ALLOW',
@@ -346,7 +355,7 @@ resourcePolicy:
           method: 'POST',
           path: '/v1/authorize',
           headers: bearer,
-          body: authorizeBody('acct-%d'),
+          body: authorizeBody('acct-{N}'),
           unique: true,
         },
         probe: 'ALLOW',
@@ -377,7 +386,7 @@ resourcePolicy:
           method: 'POST',
           path: '/api/check/resources',
           headers: json,
-          body: cerbosBody('acct-%d'),
+          body: cerbosBody('acct-{N}'),
           unique: true,
         },
         cerbos: true,
@@ -387,7 +396,7 @@ resourcePolicy:
 
   // Each row answers as expected before it is measured (a benchmark of 400s is worthless).
   for (const row of rows) {
-    const body = row.req.body?.replace('%d', '0');
+    const body = row.req.body?.replaceAll('{N}', '0');
     const res = await fetch(row.url + row.req.path, {
       method: row.req.method,
       headers: row.req.headers,

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { LocalStoreEngine } from '../engines/local.js';
-import { formatProblem, StoreLoadError } from '../policy/compile-store.js';
+import { formatProblem, StoreLoadError } from '../policy/problems.js';
 import { readTestSuite, runTestSuite, TEST_FILE } from './test-cases.js';
 import { parseCliArgs } from './args.js';
 import { storesIn } from './stores-in.js';

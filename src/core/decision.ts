@@ -1,4 +1,5 @@
 import type { CedarValue, Entity, EntityUid } from '../cedar/types.js';
+import type { PolicyExplanation } from '../cedar/explain.js';
 import type { ErrorCode } from './errors.js';
 
 /** Who is asking, once the pipeline has established it. */
@@ -36,9 +37,19 @@ export interface DecisionRequest {
    * computed from the parsed request. `door` keeps two doors' identical bytes apart.
    */
   raw?: { door: string; text: string };
+  /** Asks for an explanation: the decision is then made afresh (never from or into the cache). */
+  explain?: boolean;
 }
 
 export type DecisionValue = 'ALLOW' | 'DENY';
+
+/** Why a decision came out as it did: every policy that could apply, and a one-line summary. */
+export interface Explanation {
+  summary: string;
+  policies: PolicyExplanation[];
+  /** Policies left out because their scope cannot match this request (sliced stores), with why. */
+  notShown?: { count: number; reason: string };
+}
 
 /** How a batch is run: every item (the default), or in order until the first DENY / first ALLOW. */
 export type BatchSemantic = 'execute_all' | 'deny_on_first_deny' | 'permit_on_first_permit';
@@ -62,4 +73,6 @@ export interface Decision {
   message?: string;
   principal?: EntityUid;
   callerType?: CallerType;
+  /** Present when the request asked for it (and the store's engine can explain). */
+  explanation?: Explanation | { unavailable: string };
 }

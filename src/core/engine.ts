@@ -1,5 +1,5 @@
 import type { CedarValue, Entity, EntityUid } from '../cedar/types.js';
-import type { DecisionError } from './decision.js';
+import type { DecisionError, DecisionValue, Explanation } from './decision.js';
 
 /** A fully resolved request: the principal is known and every entity the decision needs is listed. */
 export interface EngineRequest {
@@ -94,5 +94,10 @@ export interface StoreEngine {
    */
   servingVersion(): string | undefined;
   decide(requests: EngineRequest[]): Promise<EngineAnswer[]>;
+  /**
+   * Explains a decision this engine made (engines that can: the local engine on the native
+   * evaluator). Off the decision path: called only when a request asks for it.
+   */
+  explain?(request: EngineRequest, decision: DecisionValue): Explanation | { unavailable: string };
   close(): Promise<void>;
 }

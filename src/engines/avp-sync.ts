@@ -9,7 +9,8 @@ import {
 } from '@aws-sdk/client-verifiedpermissions';
 import type { Entity, EntityUid } from '../cedar/types.js';
 import type { AvpSyncStoreConfig } from '../config/index.js';
-import { compileMemoryStore, formatProblem, StoreLoadError } from '../policy/compile-store.js';
+import { compileMemoryStore } from '../policy/compile-memory.js';
+import { formatProblem, StoreLoadError } from '../policy/problems.js';
 import type { TemplateLink } from '../policy/types.js';
 import { createAvpClient } from './avp-client.js';
 import type { EngineAnswer, EngineRequest, StoreEngine, StoreStatus } from '../core/engine.js';

@@ -5,7 +5,6 @@ import {
   IsAuthorizedCommand,
   IsAuthorizedWithTokenCommand,
   type VerifiedPermissionsClient,
-  type VerifiedPermissionsClientConfig,
 } from '@aws-sdk/client-verifiedpermissions';
 import { uidKey, type Entity } from '../cedar/types.js';
 import type { AvpStoreConfig } from '../config/index.js';
@@ -22,89 +21,22 @@ import {
   type AvpEntityItem,
 } from '../avp/values.js';
 import type { EngineAnswer, EngineRequest, StoreEngine, StoreStatus } from '../core/engine.js';
-import { backoffMs, CircuitBreaker, sleep, type CircuitState } from './resilience.js';
+import {
+  AVP_CALL_OUTCOMES,
+  batchResults,
+  checkResult,
+  classify,
+  MalformedResponse,
+  RETRYABLE,
+  UNAVAILABLE,
+  type AvpCallOutcome,
+  type AvpOperation,
+  type AvpResult,
+} from '../avp/calls.js';
+import { callResiliently, CircuitBreaker, type CircuitState } from './resilience.js';
+import type { AvpCounters, AvpEngineOptions } from './avp-options.js';
 
 /** AVP's data-plane operations this engine calls. */
-export type AvpOperation =
-  'IsAuthorized' | 'BatchIsAuthorized' | 'IsAuthorizedWithToken' | 'BatchIsAuthorizedWithToken';
-
-/**
- * How one call attempt ended. `validation`: AVP rejected the request itself (the decision is
- * `invalid`, AVP is healthy). `circuit_open`: refused locally, nothing was sent.
- */
-export type AvpCallOutcome =
-  | 'ok'
-  | 'validation'
-  | 'throttled'
-  | 'server_error'
-  | 'timeout'
-  | 'network'
-  | 'malformed'
-  | 'client_error'
-  | 'circuit_open';
-
-export const AVP_CALL_OUTCOMES: readonly AvpCallOutcome[] = [
-  'ok',
-  'validation',
-  'throttled',
-  'server_error',
-  'timeout',
-  'network',
-  'malformed',
-  'client_error',
-  'circuit_open',
-];
-
-const RETRYABLE = new Set<AvpCallOutcome>(['throttled', 'server_error', 'network']);
-/** Outcomes that say AVP cannot be reached or cannot keep up (reason `engine_unavailable`). */
-const UNAVAILABLE = new Set<AvpCallOutcome>([
-  'throttled',
-  'server_error',
-  'timeout',
-  'network',
-  'circuit_open',
-]);
-
-/** Hooks for metrics (the lead wires prom-client here). Label values are all bounded. */
-export interface AvpObserver {
-  /** One call attempt to AVP (or one refused by the open circuit). */
-  call?(event: {
-    store: string;
-    operation: AvpOperation;
-    outcome: AvpCallOutcome;
-    durationSeconds: number;
-  }): void;
-  /** Decisions answered by this engine, by result. */
-  decisions?(event: { store: string; result: 'evaluated' | 'invalid' | 'failed'; count: number }): void;
-  circuit?(event: { store: string; state: CircuitState }): void;
-}
-
-/** Counters since start, for tests, benchmarks and metric collectors that read at scrape time. */
-export interface AvpCounters {
-  /** Call attempts sent to AVP, by operation (refusals by the open circuit are not calls). */
-  calls: Record<AvpOperation, number>;
-  /** Attempts (and circuit refusals) by outcome. */
-  outcomes: Record<AvpCallOutcome, number>;
-  retries: number;
-  /** Decisions this engine answered, by result; `failed` ones were denied (fail closed). */
-  decisions: { evaluated: number; invalid: number; failed: number };
-  circuitOpened: number;
-}
-
-export interface AvpEngineOptions {
-  name: string;
-  config: AvpStoreConfig;
-  /** Entities sent with every request (the config's `entitiesFile`). */
-  staticEntities?: Entity[];
-  /** A ready client (tests); otherwise one is built from the config. */
-  client?: VerifiedPermissionsClient;
-  /** Test/embedder-only SDK settings such as static credentials; never from config. */
-  sdk?: Partial<VerifiedPermissionsClientConfig>;
-  observer?: AvpObserver;
-  now?: () => number;
-  random?: () => number;
-}
-
 interface Prepared {
   index: number;
   request: EngineRequest;
@@ -113,20 +45,6 @@ interface Prepared {
   context: Record<string, AvpAttributeValue>;
   entities: AvpEntityItem[];
   token?: { field: 'identityToken' | 'accessToken'; value: string };
-}
-
-type Sent<T> =
-  | { kind: 'ok'; value: T }
-  | { kind: 'validation'; message: string }
-  | { kind: 'failed'; outcome: AvpCallOutcome; message: string };
-
-class MalformedResponse extends Error {}
-class BudgetExpired extends Error {}
-
-interface AvpResult {
-  decision?: unknown;
-  determiningPolicies?: unknown;
-  errors?: unknown;
 }
 
 /** Parses an AVP evaluation error description back into policy id and message (see the codec). */
@@ -340,80 +258,103 @@ export class AvpStoreEngine implements StoreEngine {
     return { entityList: list };
   }
 
-  private async run(group: Prepared[], plan: CallPlan, deadline: number): Promise<EngineAnswer[]> {
+  /** The one call that answers a group: which operation, its input, and how to read its output. */
+  private command(group: Prepared[], plan: CallPlan) {
     const policyStoreId = this.config.policyStoreId;
     const item = (p: Prepared) => ({
       action: toAvpAction(p.request.action),
       resource: toAvpUid(p.request.resource),
       context: { contextMap: p.context },
     });
-    let sent: Sent<AvpResult[]>;
-    let operation: AvpOperation;
+    const principal = (p: Prepared) => ({ principal: toAvpUid(p.request.principal) });
+    const single = (o: AvpResult) => [o];
+    const batch = (o: { results?: unknown }) => batchResults(o.results, group.length);
+    const first = group[0]!;
+    if (plan.fixed === 'none' && first.token) {
+      const input = {
+        policyStoreId,
+        [first.token.field]: first.token.value,
+        ...item(first),
+        entities: this.entityList([first]),
+      };
+      return {
+        operation: 'IsAuthorizedWithToken' as const,
+        send: (signal: AbortSignal) =>
+          this.client.send(new IsAuthorizedWithTokenCommand(input), { abortSignal: signal }).then(single),
+      };
+    }
     if (plan.fixed === 'none') {
-      const p = group[0]!;
-      if (p.token) {
-        operation = 'IsAuthorizedWithToken';
-        const input = {
-          policyStoreId,
-          [p.token.field]: p.token.value,
-          ...item(p),
-          entities: this.entityList([p]),
-        };
-        sent = await this.send(
-          operation,
-          (abortSignal) => this.client.send(new IsAuthorizedWithTokenCommand(input), { abortSignal }),
-          deadline,
-          (o) => [o],
-        );
-      } else {
-        operation = 'IsAuthorized';
-        const input = {
-          policyStoreId,
-          principal: toAvpUid(p.request.principal),
-          ...item(p),
-          entities: this.entityList([p]),
-        };
-        sent = await this.send(
-          operation,
-          (abortSignal) => this.client.send(new IsAuthorizedCommand(input), { abortSignal }),
-          deadline,
-          (o) => [o],
-        );
-      }
-    } else if (plan.fixed === 'partition') {
-      const token = group[0]!.token!;
-      operation = 'BatchIsAuthorizedWithToken';
+      const input = {
+        policyStoreId,
+        ...principal(first),
+        ...item(first),
+        entities: this.entityList([first]),
+      };
+      return {
+        operation: 'IsAuthorized' as const,
+        send: (signal: AbortSignal) =>
+          this.client.send(new IsAuthorizedCommand(input), { abortSignal: signal }).then(single),
+      };
+    }
+    if (plan.fixed === 'partition') {
+      const token = first.token!;
       const input = {
         policyStoreId,
         [token.field]: token.value,
         entities: this.entityList(group),
         requests: group.map(item),
       };
-      sent = await this.send(
-        operation,
-        (abortSignal) => this.client.send(new BatchIsAuthorizedWithTokenCommand(input), { abortSignal }),
-        deadline,
-        (o) => batchResults(o.results, group.length),
-      );
-    } else {
-      operation = 'BatchIsAuthorized';
-      const input = {
-        policyStoreId,
-        entities: this.entityList(group),
-        requests: group.map((p) => ({ principal: toAvpUid(p.request.principal), ...item(p) })),
+      return {
+        operation: 'BatchIsAuthorizedWithToken' as const,
+        send: (signal: AbortSignal) =>
+          this.client.send(new BatchIsAuthorizedWithTokenCommand(input), { abortSignal: signal }).then(batch),
       };
-      sent = await this.send(
-        operation,
-        (abortSignal) => this.client.send(new BatchIsAuthorizedCommand(input), { abortSignal }),
-        deadline,
-        (o) => batchResults(o.results, group.length),
-      );
     }
+    const input = {
+      policyStoreId,
+      entities: this.entityList(group),
+      requests: group.map((p) => ({ ...principal(p), ...item(p) })),
+    };
+    return {
+      operation: 'BatchIsAuthorized' as const,
+      send: (signal: AbortSignal) =>
+        this.client.send(new BatchIsAuthorizedCommand(input), { abortSignal: signal }).then(batch),
+    };
+  }
 
+  private async run(group: Prepared[], plan: CallPlan, deadline: number): Promise<EngineAnswer[]> {
+    const { operation, send } = this.command(group, plan);
+    const sent = await callResiliently({
+      retries: this.config.retries,
+      deadline,
+      budgetMs: this.config.timeBudgetMs,
+      retryBaseMs: this.config.retryBaseMs,
+      breaker: this.breaker,
+      now: this.now,
+      random: this.random,
+      attempt: async (signal) => {
+        const output = await send(signal);
+        try {
+          return output.map(checkResult);
+        } catch (err) {
+          throw new MalformedResponse((err as Error).message);
+        }
+      },
+      classify,
+      retryable: (o) => RETRYABLE.has(o as AvpCallOutcome),
+      answered: (o) => o === 'validation',
+      onAttempt: (outcome, started, attempt) => {
+        if (outcome !== 'circuit_open') {
+          this.counts.calls[operation]++;
+          if (attempt > 0) this.counts.retries++;
+        }
+        this.record(operation, outcome as AvpCallOutcome, started);
+      },
+    });
     switch (sent.kind) {
       case 'ok':
         return sent.value.map((r) => this.toAnswer(r));
-      case 'validation':
+      case 'answered':
         if (group.length > 1) {
           // One invalid request fails the whole batch call: ask again one by one.
           const singles = await Promise.all(
@@ -423,7 +364,9 @@ export class AvpStoreEngine implements StoreEngine {
         }
         return [{ kind: 'invalid', message: `AVP: ${sent.message}`, storeVersion: this.storeVersion }];
       case 'failed': {
-        const reason = UNAVAILABLE.has(sent.outcome) ? 'engine_unavailable' : 'engine_error';
+        const reason = UNAVAILABLE.has(sent.outcome as AvpCallOutcome)
+          ? 'engine_unavailable'
+          : 'engine_error';
         const message = `AVP ${operation} failed (${sent.outcome}): ${sent.message}`;
         return group.map(() => ({ kind: 'failed', reason, message }));
       }
@@ -431,7 +374,7 @@ export class AvpStoreEngine implements StoreEngine {
   }
 
   private toAnswer(r: AvpResult): EngineAnswer {
-    // batchResults / single parse have checked the shape.
+    // checkResult has checked the shape.
     const policies = r.determiningPolicies as { policyId: string }[];
     const errors = r.errors as { errorDescription: string }[];
     return {
@@ -443,77 +386,6 @@ export class AvpStoreEngine implements StoreEngine {
     };
   }
 
-  /**
-   * One call with the budget, the breaker and retries. `parse` turns the output into results and
-   * throws on a malformed one.
-   */
-  private async send<O>(
-    operation: AvpOperation,
-    call: (abortSignal: AbortSignal) => Promise<O>,
-    deadline: number,
-    parse: (output: O) => AvpResult[],
-  ): Promise<Sent<AvpResult[]>> {
-    let last: { outcome: AvpCallOutcome; message: string } = { outcome: 'timeout', message: 'no time left' };
-    for (let attempt = 0; attempt <= this.config.retries; attempt++) {
-      const remaining = deadline - this.now();
-      if (remaining <= 0) {
-        last = { outcome: 'timeout', message: `time budget of ${this.config.timeBudgetMs} ms used up` };
-        break;
-      }
-      if (!this.breaker.tryAcquire()) {
-        this.record(operation, 'circuit_open', 0);
-        return { kind: 'failed', outcome: 'circuit_open', message: 'circuit breaker is open' };
-      }
-      this.counts.calls[operation]++;
-      if (attempt > 0) this.counts.retries++;
-      const started = performance.now();
-      const abort = new AbortController();
-      let timer: NodeJS.Timeout | undefined;
-      // The budget holds whatever the SDK does before it looks at the signal (a first call loads
-      // modules and resolves credentials): the race settles at the deadline either way.
-      const expired = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          abort.abort();
-          reject(new BudgetExpired());
-        }, remaining);
-      });
-      let outcome: AvpCallOutcome;
-      let message: string;
-      try {
-        const pending = call(abort.signal);
-        pending.catch(() => undefined); // settles after the race was lost; nothing to report
-        const output = await Promise.race([pending, expired]);
-        let results: AvpResult[];
-        try {
-          results = parse(output).map(checkResult);
-        } catch (err) {
-          throw new MalformedResponse((err as Error).message);
-        }
-        this.breaker.success();
-        this.record(operation, 'ok', started);
-        return { kind: 'ok', value: results };
-      } catch (err) {
-        ({ outcome, message } = classify(err, abort.signal.aborted));
-      } finally {
-        clearTimeout(timer);
-      }
-      this.record(operation, outcome, started);
-      if (outcome === 'validation') {
-        this.breaker.success(); // AVP answered; the request was at fault
-        return { kind: 'validation', message };
-      }
-      this.breaker.failure();
-      last = { outcome, message };
-      if (!RETRYABLE.has(outcome) || attempt === this.config.retries) break;
-      const wait = backoffMs(attempt, this.config.retryBaseMs, this.config.timeBudgetMs, this.random);
-      if (this.now() + wait >= deadline) {
-        break;
-      }
-      await sleep(wait);
-    }
-    return { kind: 'failed', outcome: last.outcome, message: last.message };
-  }
-
   private record(operation: AvpOperation, outcome: AvpCallOutcome, started: number): void {
     this.counts.outcomes[outcome]++;
     this.options.observer?.call?.({
@@ -523,63 +395,4 @@ export class AvpStoreEngine implements StoreEngine {
       durationSeconds: started ? (performance.now() - started) / 1000 : 0,
     });
   }
-}
-
-function batchResults(results: unknown, expected: number): AvpResult[] {
-  if (!Array.isArray(results)) throw new Error('results is not a list');
-  if (results.length !== expected) throw new Error(`expected ${expected} results, got ${results.length}`);
-  return results as AvpResult[];
-}
-
-function checkResult(r: AvpResult): AvpResult {
-  if (!r || typeof r !== 'object') throw new Error('a result is not an object');
-  if (r.decision !== 'ALLOW' && r.decision !== 'DENY')
-    throw new Error(`decision is ${JSON.stringify(r.decision)}, not ALLOW or DENY`);
-  const policies = r.determiningPolicies ?? [];
-  if (!Array.isArray(policies) || policies.some((p) => typeof p?.policyId !== 'string'))
-    throw new Error('determiningPolicies is not a list of {policyId}');
-  const errors = r.errors ?? [];
-  if (!Array.isArray(errors) || errors.some((e) => typeof e?.errorDescription !== 'string'))
-    throw new Error('errors is not a list of {errorDescription}');
-  return { decision: r.decision, determiningPolicies: policies, errors };
-}
-
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ECONNABORTED',
-  'UND_ERR_SOCKET',
-]);
-
-/** Sorts an SDK error into an outcome. The message never carries the request (no token in it). */
-export function classify(err: unknown, aborted: boolean): { outcome: AvpCallOutcome; message: string } {
-  const e = err as {
-    name?: string;
-    code?: string;
-    message?: string;
-    $fault?: string;
-    $metadata?: { httpStatusCode?: number };
-    cause?: { code?: string };
-  };
-  const message = String(e?.message ?? err).slice(0, 300);
-  if (err instanceof MalformedResponse) return { outcome: 'malformed', message };
-  if (err instanceof BudgetExpired || aborted || e?.name === 'AbortError')
-    return { outcome: 'timeout', message: 'timed out' };
-  const status = e?.$metadata?.httpStatusCode;
-  if (e?.name === 'ValidationException') return { outcome: 'validation', message };
-  if (e?.name === 'ThrottlingException' || status === 429) return { outcome: 'throttled', message };
-  if (e?.code && NETWORK_CODES.has(e.code)) return { outcome: 'network', message: `${e.code}` };
-  if (e?.cause?.code && NETWORK_CODES.has(e.cause.code)) return { outcome: 'network', message: e.cause.code };
-  if (e?.name === 'TimeoutError') return { outcome: 'network', message };
-  if (status !== undefined && status >= 500) return { outcome: 'server_error', message };
-  if (e?.$fault === 'server' && status === undefined) return { outcome: 'server_error', message };
-  if (status !== undefined && status >= 400 && e?.$fault === 'client' && e?.name !== 'SyntaxError')
-    return { outcome: 'client_error', message };
-  return { outcome: 'malformed', message };
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { StoreLoadError } from '../policy/compile-store.js';
+import { StoreLoadError } from '../policy/problems.js';
 import { LocalStoreEngine } from './local.js';
 import type { EngineRequest } from '../core/engine.js';
 

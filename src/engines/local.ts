@@ -1,13 +1,22 @@
 import '../cedar/v8-flags.js';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { uidKey } from '../cedar/types.js';
-import { compileStore, StoreLoadError } from '../policy/compile-store.js';
+import { compileStore } from '../policy/compile-store.js';
+import { StoreLoadError } from '../policy/problems.js';
 import { readStoreFiles } from '../policy/read-store.js';
 import type { CompiledStore } from '../policy/types.js';
 import type { SlicingMode } from '../config/schema.js';
 import type { SliceFaults } from '../policy/slicing/entity-graph.js';
 import type { EngineAnswer, EngineRequest, StoreEngine, StoreStatus } from '../core/engine.js';
-import { compileNative, decideNative, NativeUnsupported, sameAnswer, type NativeVersion } from './native.js';
+import type { DecisionValue, Explanation } from '../core/decision.js';
+import {
+  compileNative,
+  decideNative,
+  explainNative,
+  NativeUnsupported,
+  sameAnswer,
+  type NativeVersion,
+} from './native.js';
 import { Slicer } from './slicing/slicer.js';
 import type { SliceStats } from './slicing/stats.js';
 
@@ -302,6 +311,17 @@ export class LocalStoreEngine implements StoreEngine {
         this.options.evaluatorObserver?.serving?.(this.name, 'wasm', active.fallback);
       }
     });
+  }
+
+  explain(request: EngineRequest, decision: DecisionValue): Explanation | { unavailable: string } {
+    const active = this.current;
+    if (!active) return { unavailable: 'the store is not loaded' };
+    if (!active.native)
+      return { unavailable: `the store runs on cedar-wasm (${active.fallback ?? 'configured'}), which cannot explain` };
+    const ids = active.slicer?.select(request);
+    const policies = ids?.map((id) => active.native!.byId.get(id)!);
+    const out = explainNative(active.native, request, decision, policies);
+    return 'invalid' in out ? { unavailable: `the request is not valid: ${out.invalid}` } : out;
   }
 
   private staticClash(active: ActiveVersion, request: EngineRequest): EngineAnswer | undefined {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LocalStoreEngine } from './local.js';
-import { compileMemoryStore, StoreLoadError } from '../policy/compile-store.js';
+import { compileMemoryStore } from '../policy/compile-memory.js';
+import { StoreLoadError } from '../policy/problems.js';
 
 const schema = JSON.stringify({
   App: {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { EngineAnswer } from '../core/engine.js';
-import { compileMemoryStore } from '../policy/compile-store.js';
+import { compileMemoryStore } from '../policy/compile-memory.js';
 import type { CompiledStore } from '../policy/types.js';
 import { LocalStoreEngine, type Evaluator, type EvaluatorObserver } from './local.js';
 

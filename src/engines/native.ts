@@ -16,7 +16,10 @@ import {
   type CompiledSchema,
 } from '../cedar/schema/index.js';
 import { isActionType } from '../cedar/schema/index.js';
-import type { EntityData } from '../cedar/values.js';
+import type { EntityView } from '../cedar/entities.js';
+import { explainPolicies, summarize } from '../cedar/explain.js';
+import type { Explanation } from '../core/decision.js';
+import type { CedarRecord, EntityData, EntityRef } from '../cedar/values.js';
 import type { EngineAnswer, EngineRequest } from '../core/engine.js';
 import type { CompiledStore } from '../policy/types.js';
 
@@ -28,6 +31,8 @@ import type { CompiledStore } from '../policy/types.js';
 export interface NativeVersion {
   set: CompiledPolicySet;
   byId: ReadonlyMap<string, CompiledPolicy>;
+  /** Each policy's JSON form (a link's is its template's), for explanations. */
+  ests: ReadonlyMap<string, unknown>;
   schema?: CompiledSchema;
   statics: EntityStore;
 }
@@ -66,7 +71,9 @@ export function compileNative(compiled: CompiledStore): NativeVersion {
       `the schema or entities could not be compiled natively: ${(err as Error).message}`,
     );
   }
-  return { set, byId: new Map(set.policies.map((p) => [p.id, p])), schema, statics };
+  const ests = new Map<string, unknown>(Object.entries(compiled.json.policies));
+  for (const link of compiled.links) ests.set(link.newId, compiled.json.templates[link.templateId]);
+  return { set, byId: new Map(set.policies.map((p) => [p.id, p])), ests, schema, statics };
 }
 
 /** The request's own entities, without the schema's action entities that parseEntities adds. */
@@ -76,6 +83,66 @@ function requestEntities(native: NativeVersion, json: unknown): EntityData[] {
   const parsed = parseEntities(schema, json);
   // Those are the schema's own objects, appended after the request's entities.
   return parsed.filter((e) => !(isActionType(e.uid.type) && schema.action(e.uid.key)?.entity === e));
+}
+
+interface ParsedRequest {
+  principal: EntityRef;
+  action: EntityRef;
+  resource: EntityRef;
+  context: CedarRecord;
+  view: EntityView;
+}
+
+/** The request in the evaluator's terms, checked against the schema; throws on a bad request. */
+function parseRequest(native: NativeVersion, request: EngineRequest): ParsedRequest {
+  let principal, action, resource, context;
+  if (native.schema) {
+    ({ principal, action, resource, context } = checkRequest(native.schema, request, { validateRequest: true }));
+  } else {
+    principal = entityUidFromJson(request.principal, 'principal');
+    action = entityUidFromJson(request.action, 'action');
+    resource = entityUidFromJson(request.resource, 'resource');
+    context = parseContextJson(request.context);
+  }
+  const view = native.statics.view(request.entities.length ? requestEntities(native, request.entities) : []);
+  return { principal, action, resource, context, view };
+}
+
+const isRequestError = (err: unknown) =>
+  err instanceof SchemaValidationError || err instanceof CedarJsonError || err instanceof CedarEvalError;
+
+/**
+ * Explains a decision on the native evaluator: each policy's scope and condition (see
+ * cedar/explain.ts). `policies` narrows to a scope slice; the others are counted as not shown.
+ */
+export function explainNative(
+  native: NativeVersion,
+  request: EngineRequest,
+  decision: 'ALLOW' | 'DENY',
+  policies?: readonly CompiledPolicy[],
+): Explanation | { invalid: string } {
+  let parsed: ParsedRequest;
+  try {
+    parsed = parseRequest(native, request);
+  } catch (err) {
+    if (isRequestError(err)) return { invalid: (err as Error).message };
+    throw err;
+  }
+  const chosen = policies ?? native.set.policies;
+  const explained = explainPolicies(
+    chosen.map((p) => ({
+      id: p.id,
+      est: native.ests.get(p.id),
+      env: { slotPrincipal: p.slotPrincipal, slotResource: p.slotResource },
+    })),
+    { principal: parsed.principal, action: parsed.action, resource: parsed.resource, context: parsed.context, entities: parsed.view },
+  );
+  const hidden = native.set.policies.length - chosen.length;
+  return {
+    summary: summarize(decision, explained),
+    policies: explained,
+    ...(hidden > 0 ? { notShown: { count: hidden, reason: 'their scope cannot match this request' } } : {}),
+  };
 }
 
 /**
@@ -89,27 +156,14 @@ export function decideNative(
   storeVersion: string,
   policies?: readonly CompiledPolicy[],
 ): EngineAnswer {
-  let principal, action, resource, context, view;
+  let parsed: ParsedRequest;
   try {
-    if (native.schema) {
-      const checked = checkRequest(native.schema, request, { validateRequest: true });
-      ({ principal, action, resource, context } = checked);
-    } else {
-      principal = entityUidFromJson(request.principal, 'principal');
-      action = entityUidFromJson(request.action, 'action');
-      resource = entityUidFromJson(request.resource, 'resource');
-      context = parseContextJson(request.context);
-    }
-    view = native.statics.view(request.entities.length ? requestEntities(native, request.entities) : []);
+    parsed = parseRequest(native, request);
   } catch (err) {
-    if (
-      err instanceof SchemaValidationError ||
-      err instanceof CedarJsonError ||
-      err instanceof CedarEvalError
-    )
-      return { kind: 'invalid', message: err.message, storeVersion };
+    if (isRequestError(err)) return { kind: 'invalid', message: (err as Error).message, storeVersion };
     throw err;
   }
+  const { principal, action, resource, context, view } = parsed;
   const answer = authorize(
     policies ? { policies, unsupported: [] } : native.set,
     { principal, action, resource, context },

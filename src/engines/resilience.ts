@@ -89,3 +89,88 @@ export function backoffMs(attempt: number, baseMs: number, capMs: number, random
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** Why a budget timer ended a call. */
+export class BudgetExpired extends Error {}
+
+export interface ResilientCall<T> {
+  /** Retries after the first attempt, within the budget. */
+  retries: number;
+  /** Absolute deadline (`now()` clock) by which the whole call must settle. */
+  deadline: number;
+  /** The budget the deadline came from, in ms: the cap of a backoff wait, and for messages. */
+  budgetMs: number;
+  retryBaseMs: number;
+  breaker: CircuitBreaker;
+  now: () => number;
+  random: () => number;
+  /** One attempt. Aborted through the signal when the deadline passes; throws on failure. */
+  attempt: (signal: AbortSignal) => Promise<T>;
+  /** Sorts a failure into an outcome (the messages never carry the request). */
+  classify: (err: unknown, aborted: boolean) => { outcome: string; message: string };
+  /** Outcomes worth another attempt (throttled, 5xx, network). */
+  retryable: (outcome: string) => boolean;
+  /** Outcomes where the backend answered and the request was at fault: no retry, and healthy. */
+  answered: (outcome: string) => boolean;
+  /** Told about every attempt and circuit refusal: its outcome and when it started (0 when never sent). */
+  onAttempt?: (outcome: string, startedMs: number, attempt: number) => void;
+}
+
+export type ResilientResult<T> =
+  | { kind: 'ok'; value: T }
+  | { kind: 'answered'; outcome: string; message: string }
+  | { kind: 'failed'; outcome: string; message: string };
+
+/**
+ * One remote call with a time budget, a circuit breaker and jittered retries. The budget holds
+ * whatever the client does before it looks at the signal (a first call loads modules and resolves
+ * credentials): each attempt races a timer that aborts it at the deadline.
+ */
+export async function callResiliently<T>(c: ResilientCall<T>): Promise<ResilientResult<T>> {
+  let last = { outcome: 'timeout', message: 'no time left' };
+  for (let attempt = 0; attempt <= c.retries; attempt++) {
+    const remaining = c.deadline - c.now();
+    if (remaining <= 0) {
+      last = { outcome: 'timeout', message: `time budget of ${c.budgetMs} ms used up` };
+      break;
+    }
+    if (!c.breaker.tryAcquire()) {
+      c.onAttempt?.('circuit_open', 0, attempt);
+      return { kind: 'failed', outcome: 'circuit_open', message: 'circuit breaker is open' };
+    }
+    const started = performance.now();
+    const abort = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        abort.abort();
+        reject(new BudgetExpired());
+      }, remaining);
+    });
+    let failure: { outcome: string; message: string };
+    try {
+      const pending = c.attempt(abort.signal);
+      pending.catch(() => undefined); // settles after the race was lost; nothing to report
+      const value = await Promise.race([pending, expired]);
+      c.breaker.success();
+      c.onAttempt?.('ok', started, attempt);
+      return { kind: 'ok', value };
+    } catch (err) {
+      failure = c.classify(err, abort.signal.aborted);
+    } finally {
+      clearTimeout(timer);
+    }
+    c.onAttempt?.(failure.outcome, started, attempt);
+    if (c.answered(failure.outcome)) {
+      c.breaker.success();
+      return { kind: 'answered', ...failure };
+    }
+    c.breaker.failure();
+    last = failure;
+    if (!c.retryable(failure.outcome) || attempt === c.retries) break;
+    const wait = backoffMs(attempt, c.retryBaseMs, c.budgetMs, c.random);
+    if (c.now() + wait >= c.deadline) break;
+    await sleep(wait);
+  }
+  return { kind: 'failed', ...last };
+}

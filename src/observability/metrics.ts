@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { AvpObserver } from '../engines/avp.js';
+import type { AvpObserver } from '../engines/avp-options.js';
 import type { StoreStatus } from '../core/engine.js';
 import type { EvaluatorObserver } from '../engines/local.js';
 import type { SliceStats } from '../engines/slicing/stats.js';

@@ -5,13 +5,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import '../cedar/v8-flags.js';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { LocalStoreEngine } from '../engines/local.js';
-import {
-  compileStore,
-  formatProblem,
-  inFileOrder,
-  splitStatements,
-  StoreLoadError,
-} from './compile-store.js';
+import { compileStore } from './compile-store.js';
+import { formatProblem, StoreLoadError } from './problems.js';
+import { inFileOrder, splitStatements } from './cedar-text.js';
 import { readStoreFiles } from './read-store.js';
 import type { CompiledStore } from './types.js';
 

@@ -1,51 +1,10 @@
 import '../cedar/v8-flags.js';
-import { createHash } from 'node:crypto';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import type { Entity } from '../cedar/types.js';
-import { StartupError } from '../core/errors.js';
+import { inFileOrder, textToParts } from './cedar-text.js';
+import { describeCedarError, lineColumn, located, StoreLoadError } from './problems.js';
 import type { CompiledStore, PolicySource, StoreFile, StoreProblem, TemplateLink } from './types.js';
-
-/** A store that failed to parse or validate; `problems` carry file, line and message. */
-export class StoreLoadError extends StartupError {
-  constructor(
-    readonly store: string,
-    readonly problems: StoreProblem[],
-  ) {
-    super(
-      `policy store "${store}" failed to load:\n${problems.map((p) => `- ${formatProblem(p)}`).join('\n')}`,
-    );
-    this.name = 'StoreLoadError';
-  }
-}
-
-export function formatProblem(p: StoreProblem): string {
-  const where = p.line ? `${p.file}:${p.line}:${p.column ?? 1}` : p.file;
-  return `${where}: ${p.policyId ? `policy "${p.policyId}": ` : ''}${p.message}`;
-}
-
-/** Line and column (1-based) of a byte offset in a text. Cedar reports byte offsets. */
-export function lineColumn(text: string, byteOffset: number): { line: number; column: number } {
-  const before = Buffer.from(text, 'utf8').subarray(0, byteOffset).toString('utf8');
-  const lines = before.split('\n');
-  return { line: lines.length, column: (lines.at(-1)?.length ?? 0) + 1 };
-}
-
-function describe(err: cedar.DetailedError): string {
-  const label = err.sourceLocations?.find((l) => l.label)?.label;
-  return [err.message, label ? `(${label})` : '', err.help ? `— ${err.help}` : ''].filter(Boolean).join(' ');
-}
-
-function located(
-  file: string,
-  text: string,
-  base: number,
-  err: cedar.DetailedError,
-  policyId?: string,
-): StoreProblem {
-  const loc = err.sourceLocations?.[0];
-  const pos = loc ? lineColumn(text, base + loc.start) : undefined;
-  return { file, ...(pos ?? {}), ...(policyId ? { policyId } : {}), message: describe(err) };
-}
+import { versionOf } from './version.js';
 
 /**
  * Parses and validates a store's files into a CompiledStore. Every problem is collected and thrown
@@ -162,7 +121,7 @@ interface PartOrigins {
 }
 
 /** The checks every store passes, whatever it came from: links, the policy set, the schema, the entities. */
-function finishStore(
+export function finishStore(
   name: string,
   parts: StoreParts,
   problems: StoreProblem[],
@@ -173,9 +132,9 @@ function finishStore(
   if (problems.length === 0) {
     // Link ids are checked here, for every origin: Cedar sees only one link of each kind below.
     const linkIds = new Set<string>();
-    for (const link of links) {
+    for (const [i, link] of links.entries()) {
       if (linkIds.has(link.newId)) {
-        problems.push({ file: origins.linksFile, message: `duplicate link id "${link.newId}"` });
+        problems.push({ file: origins.linksFile, message: `entry ${i}: duplicate link id "${link.newId}"` });
         continue;
       }
       linkIds.add(link.newId);
@@ -214,7 +173,8 @@ function finishStore(
       schema: (schema ?? null) as cedar.Schema | null,
     });
     if (check.type === 'failure')
-      for (const err of check.errors) problems.push({ file: origins.entitiesFile, message: describe(err) });
+      for (const err of check.errors)
+        problems.push({ file: origins.entitiesFile, message: describeCedarError(err) });
   }
 
   if (problems.length > 0) throw new StoreLoadError(name, problems);
@@ -255,15 +215,21 @@ function checkPolicySet(
     // No schema, or something failed before validation: is it the policy set (links) or the schema?
     const check = cedar.checkParsePolicySet(policySet);
     if (check.type === 'failure')
-      for (const err of check.errors) problems.push({ file: origins.linksFile, message: describe(err) });
+      for (const err of check.errors)
+        problems.push({ file: origins.linksFile, message: describeCedarError(err) });
     else if (result?.type === 'failure')
       for (const err of result.errors)
-        problems.push({ file: origins.schemaFile ?? '(schema)', message: describe(err) });
+        problems.push({ file: origins.schemaFile ?? '(schema)', message: describeCedarError(err) });
   } else {
     for (const v of result.validationErrors) {
       const src = sources[v.policyId];
       if (src) problems.push(located(src.file, textOf(src.file), src.offset, v.error, v.policyId));
-      else problems.push({ file: origins.linksFile, policyId: v.policyId, message: describe(v.error) });
+      else
+        problems.push({
+          file: origins.linksFile,
+          policyId: v.policyId,
+          message: describeCedarError(v.error),
+        });
     }
     // Cedar reports validation errors in no fixed order (seen: b before a on one run, a before b on
     // the next): sort them by place, so a user (and a test) sees the same list every time.
@@ -316,234 +282,6 @@ function idMatters(schema: string | Record<string, unknown> | undefined): (type:
   return (type) => type === 'Action' || type.endsWith('::Action') || enums.has(type);
 }
 
-/**
- * `policySetTextToParts` over a large file in chunks of about 100 statements. wasm code has no
- * on-stack replacement, so one long call runs in V8's baseline tier from start to end (about ten
- * times slower); later chunks run optimized.
- *
- * The chunks are cut only after a `;` token, found by `splitStatements`, which reads strings and
- * comments exactly as Cedar's lexer does. Cedar uses `;` only to end a statement and no token spans
- * it, so the chunks lex as the file does, the file's statements are the chunks' statements, and
- * the file parses if and only if every chunk does. If any chunk fails, the whole file is parsed at
- * once, so errors and their locations are exactly Cedar's.
- */
-function textToParts(text: string): cedar.PolicySetTextToPartsAnswer {
-  const chunks = splitStatements(text, 100);
-  if (chunks.length < 2) return cedar.policySetTextToParts(text);
-  const policies: string[] = [];
-  const templates: string[] = [];
-  for (const chunk of chunks) {
-    const parts = cedar.policySetTextToParts(chunk);
-    if (parts.type === 'failure') return cedar.policySetTextToParts(text);
-    policies.push(...parts.policies);
-    templates.push(...parts.policy_templates);
-  }
-  return { type: 'success', policies, policy_templates: templates };
-}
-
-export type Part = { kind: 'policy' | 'template'; text: string; offset: number };
-type PartLists = { policies: string[]; policy_templates: string[] };
-
-/** Cedar's whitespace: Rust's `\s`, Unicode White_Space (JavaScript's `\s` adds U+FEFF, lacks U+0085). */
-const CEDAR_SPACE = /[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/;
-
-/**
- * The parts of a file in file order, each with its byte offset (to locate later errors; ordinal ids
- * `<file>#<n>` follow this order). Cedar returns each kind sorted by its generated id as a string
- * (`policy0`, `policy1`, `policy10`, `policy2`…), not in file order, so each statement of the file
- * is matched to the part with its text: a statement's text runs from its first token (after
- * whitespace and `//` comments, as Cedar skips them) to its `;`, exactly as Cedar cuts it. Should
- * a statement match no part, each statement is parsed alone instead (`byStatement`).
- */
-export function inFileOrder(content: string, parts: PartLists): Part[] | undefined {
-  const pending = new Map<string, Part['kind'][]>();
-  for (const [kind, list] of [
-    ['policy', parts.policies],
-    ['template', parts.policy_templates],
-  ] as const)
-    for (const text of list) {
-      const kinds = pending.get(text);
-      if (kinds) kinds.push(kind);
-      else pending.set(text, [kind]);
-    }
-  const out: Part[] = [];
-  let bytes = 0;
-  let counted = 0;
-  let start = 0;
-  for (const chunk of splitStatements(content, 1)) {
-    const end = start + chunk.length;
-    const p = firstToken(content, start, end);
-    start = end;
-    if (p >= end) continue; // trailing whitespace and comments
-    const text = content.slice(p, end);
-    const kind = pending.get(text)?.shift();
-    if (kind === undefined) return byStatement(content);
-    bytes += Buffer.byteLength(content.slice(counted, p), 'utf8');
-    out.push({ kind, text, offset: bytes });
-    bytes += Buffer.byteLength(text, 'utf8');
-    counted = end;
-  }
-  for (const kinds of pending.values()) if (kinds.length) return byStatement(content);
-  return out;
-}
-
-/** Where the first token at or after `from` is (`end` if none before it): Cedar's whitespace and comments skipped. */
-function firstToken(content: string, from: number, end: number): number {
-  let p = from;
-  for (;;) {
-    while (p < end && CEDAR_SPACE.test(content[p]!)) p++;
-    if (p >= end || !content.startsWith('//', p)) return p;
-    while (p < end && content[p] !== '\n' && content[p] !== '\r') p++;
-  }
-}
-
-/**
- * Fallback of `inFileOrder`, slower and exact: each statement parsed alone by Cedar, in file order.
- * A statement's part ends at the statement's `;`. Undefined if a statement does not give one part.
- */
-function byStatement(content: string): Part[] | undefined {
-  const out: Part[] = [];
-  let bytes = 0;
-  for (const chunk of splitStatements(content, 1)) {
-    const chunkBytes = Buffer.byteLength(chunk, 'utf8');
-    const parts = cedar.policySetTextToParts(chunk);
-    if (parts.type === 'failure') return undefined;
-    const found: Part[] = [
-      ...parts.policies.map((text) => ({ kind: 'policy' as const, text, offset: 0 })),
-      ...parts.policy_templates.map((text) => ({ kind: 'template' as const, text, offset: 0 })),
-    ];
-    if (found.length > 1 || (found.length === 1 && !chunk.endsWith(found[0]!.text))) return undefined;
-    if (found.length === 1)
-      out.push({ ...found[0]!, offset: bytes + chunkBytes - Buffer.byteLength(found[0]!.text, 'utf8') });
-    bytes += chunkBytes;
-  }
-  return out;
-}
-
-/**
- * Cuts Cedar policy text after every `per`-th `;` token: outside string literals (`"`, with `\`
- * escaping the next character) and `//` comments (to the end of the line: `\n` or `\r`), as
- * Cedar's lexer reads them. The chunks joined are the text.
- */
-export function splitStatements(text: string, per: number): string[] {
-  const chunks: string[] = [];
-  let start = 0;
-  let statements = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 34 /* " */) {
-      for (i++; i < text.length; i++) {
-        const d = text.charCodeAt(i);
-        if (d === 92 /* \ */) i++;
-        else if (d === 34) break;
-      }
-    } else if (c === 47 /* / */ && text.charCodeAt(i + 1) === 47) {
-      for (i += 2; i < text.length; i++) {
-        const d = text.charCodeAt(i);
-        if (d === 10 /* \n */ || d === 13 /* \r */) break;
-      }
-    } else if (c === 59 /* ; */ && ++statements % per === 0) {
-      chunks.push(text.slice(start, i + 1));
-      start = i + 1;
-    }
-  }
-  if (start < text.length) chunks.push(text.slice(start));
-  return chunks;
-}
-
-/** A store's content held in memory, as a sync engine pulls it: one Cedar statement per id. */
-export interface MemoryStore {
-  policies: Record<string, string>;
-  templates: Record<string, string>;
-  links: TemplateLink[];
-  /** Cedar schema, JSON text or object, or human-readable text. */
-  schema?: string | Record<string, unknown>;
-  entities: Entity[];
-  /** What problems point at, e.g. `avp:PSEXAMPLE`: a policy is `<origin>/policies/<id>`. */
-  origin: string;
-}
-
-/**
- * Validates a store held in memory the same way `compileStore` validates folders (parse, link,
- * schema validation, entities), and returns the same CompiledStore. Ids are the given keys; the
- * version is a content hash.
- */
-export function compileMemoryStore(name: string, input: MemoryStore): CompiledStore {
-  const problems: StoreProblem[] = [];
-  const sources: Record<string, PolicySource> = Object.create(null) as Record<string, PolicySource>;
-  const policies: Record<string, string> = Object.create(null) as Record<string, string>;
-  const templates: Record<string, string> = Object.create(null) as Record<string, string>;
-  const texts = new Map<string, string>();
-  const parsed: CompiledStore['json'] = { policies: Object.create(null), templates: Object.create(null) };
-  for (const [kind, list] of [
-    ['policy', input.policies],
-    ['template', input.templates],
-  ] as const) {
-    for (const [id, text] of Object.entries(list)) {
-      const file = `${input.origin}/${kind === 'policy' ? 'policies' : 'templates'}/${id}`;
-      texts.set(file, text);
-      if (sources[id]) {
-        problems.push({ file, message: `duplicate policy id "${id}"` });
-        continue;
-      }
-      const json = kind === 'policy' ? cedar.policyToJson(text) : cedar.templateToJson(text);
-      if (json.type === 'failure') {
-        for (const err of json.errors) problems.push(located(file, text, 0, err, id));
-        continue;
-      }
-      (kind === 'policy' ? policies : templates)[id] = text;
-      (kind === 'policy' ? parsed.policies : parsed.templates)[id] = json.json;
-      sources[id] = { file, offset: 0, text };
-    }
-  }
-  let schema = input.schema;
-  if (typeof schema === 'string' && schema.trimStart().startsWith('{')) {
-    try {
-      schema = JSON.parse(schema) as Record<string, unknown>;
-    } catch (err) {
-      problems.push({ file: `${input.origin}/schema`, message: `invalid JSON: ${(err as Error).message}` });
-    }
-  }
-  if (schema !== undefined && problems.length === 0) {
-    const check = cedar.checkParseSchema(schema as cedar.Schema);
-    if (check.type === 'failure') {
-      for (const err of check.errors)
-        problems.push({ file: `${input.origin}/schema`, message: describe(err) });
-    }
-  }
-  const hash = createHash('sha256');
-  for (const [tag, record] of [
-    ['p', policies],
-    ['t', templates],
-  ] as const)
-    for (const id of Object.keys(record).sort()) hash.update(tag).update(id).update('\0').update(record[id]!);
-  hash
-    .update(JSON.stringify(input.links))
-    .update('\0')
-    .update(JSON.stringify(schema ?? null));
-  hash.update('\0').update(JSON.stringify(input.entities));
-  return finishStore(
-    name,
-    { policies, templates, links: input.links, schema, entities: input.entities, sources, json: parsed },
-    problems,
-    {
-      version: hash.digest('hex').slice(0, 12),
-      schemaFile: `${input.origin}/schema`,
-      linksFile: `${input.origin}/template-linked policies`,
-      entitiesFile: `${input.origin}/entities`,
-    },
-    (file) => texts.get(file) ?? '',
-  );
-}
-
-/** The store version: a content hash over every file that affects decisions. */
-export function versionOf(files: StoreFile[]): string {
-  const hash = createHash('sha256');
-  for (const f of [...files].sort((a, b) => (a.path < b.path ? -1 : 1)))
-    hash.update(f.path).update('\0').update(f.content).update('\0');
-  return hash.digest('hex').slice(0, 12);
-}
-
 function readFileText(files: StoreFile[], path: string): string {
   return files.find((f) => f.path === path)?.content ?? '';
 }
@@ -565,7 +303,6 @@ function checkLinks(file: string, parsed: unknown, problems: StoreProblem[]): Te
     return [];
   }
   const out: TemplateLink[] = [];
-  const seen = new Set<string>();
   parsed.forEach((l: unknown, i) => {
     const link = l as Partial<TemplateLink>;
     const ok =
@@ -588,9 +325,7 @@ function checkLinks(file: string, parsed: unknown, problems: StoreProblem[]): Te
       });
       return;
     }
-    if (seen.has(link.newId!))
-      problems.push({ file, message: `entry ${i}: duplicate link id "${link.newId}"` });
-    seen.add(link.newId!);
+    // Duplicate ids are finishStore's to report, for links of every origin.
     out.push({ templateId: link.templateId!, newId: link.newId!, values: link.values! });
   });
   return out;

@@ -1,7 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compileStore, representativeLinks, StoreLoadError } from './compile-store.js';
+import { compileStore, representativeLinks } from './compile-store.js';
+import { StoreLoadError } from './problems.js';
 import { readStoreFiles } from './read-store.js';
 import type { TemplateLink } from './types.js';
 import { generateTenantStore } from '../../scripts/gen-tenants.mjs';

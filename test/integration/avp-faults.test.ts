@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AvpStoreConfig } from '../../src/config/index.js';
-import { AvpStoreEngine, type AvpObserver } from '../../src/engines/avp.js';
+import { AvpStoreEngine } from '../../src/engines/avp.js';
+import type { AvpObserver } from '../../src/engines/avp-options.js';
 import type { EngineAnswer, EngineRequest } from '../../src/core/engine.js';
 import { startAvpPeer, type AvpPeer } from '../support/avp-peer.js';
 import { avpConfig, peerStores, staticEntities, TEST_SDK } from '../support/avp-fixtures.js';

@@ -16,7 +16,8 @@ import {
 } from '../../src/doors/avp/codec.js';
 import type { EngineAnswer, EngineRequest } from '../../src/core/engine.js';
 import { LocalStoreEngine } from '../../src/engines/local.js';
-import { compileMemoryStore, compileStore } from '../../src/policy/compile-store.js';
+import { compileMemoryStore } from '../../src/policy/compile-memory.js';
+import { compileStore } from '../../src/policy/compile-store.js';
 import { readStoreFiles } from '../../src/policy/read-store.js';
 
 /**

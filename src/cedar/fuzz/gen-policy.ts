@@ -34,12 +34,14 @@ export interface RequestHint {
 
 export function genPolicies(r: Rng, s: GSchema, hint?: RequestHint): GenPolicies {
   // Typed access paths: (expression text, type), with the `has` guard that makes them safe.
-  const paths: { expr: string; guard: string; t: GType }[] = [];
+  const paths: { expr: string; guard: string; has: string; t: GType }[] = [];
   const walk = (base: string, guardBase: string, attrs: GAttr[], depth: number) => {
     for (const a of attrs) {
-      const expr = `${base}.${a.name}`;
-      const guard = `${guardBase ? guardBase + ' && ' : ''}${base} has ${a.name}`;
-      paths.push({ expr, guard, t: a.type });
+      const ident = /^[_a-zA-Z][_a-zA-Z0-9]*$/.test(a.name);
+      const expr = ident ? `${base}.${a.name}` : `${base}[${STR(a.name)}]`;
+      const hasExpr = `${base} has ${ident ? a.name : STR(a.name)}`;
+      const guard = `${guardBase ? guardBase + ' && ' : ''}${hasExpr}`;
+      paths.push({ expr, guard, has: hasExpr, t: a.type });
       const u = unwrap(a.type);
       if (u.k === 'Record' && depth < 2) walk(expr, guard, u.attrs, depth + 1);
       // Through an entity reference to its attributes: `principal.manager.age` (the entity may
@@ -138,11 +140,7 @@ export function genPolicies(r: Rng, s: GSchema, hint?: RequestHint): GenPolicies
         return access('Bool') ?? 'true';
       case 2: {
         const p = paths.length ? r.pick(paths) : undefined;
-        return p
-          ? r.chance(0.7)
-            ? p.guard
-            : `${p.expr.slice(0, p.expr.lastIndexOf('.'))} has ${p.expr.slice(p.expr.lastIndexOf('.') + 1)}`
-          : 'context has x';
+        return p ? (r.chance(0.7) ? p.guard : p.has) : 'context has x';
       }
       case 3:
         return `${long(d + 1)} ${r.pick(['<', '<=', '>', '>=', '==', '!='])} ${long(d + 1)}`;

@@ -44,6 +44,7 @@ export interface GSchema {
 }
 
 const ATTR_NAMES = [
+  'b c',
   'name',
   'age',
   'flag',
@@ -168,6 +169,11 @@ export function genSchema(r: Rng): GSchema {
   return s;
 }
 
+/** An attribute name as schema text spells it: quoted unless an identifier. */
+export function attrName(n: string): string {
+  return /^[_a-zA-Z][_a-zA-Z0-9]*$/.test(n) ? n : JSON.stringify(n);
+}
+
 export function printType(t: GType): string {
   switch (t.k) {
     case 'Long':
@@ -179,7 +185,7 @@ export function printType(t: GType): string {
     case 'Set':
       return `Set<${printType(t.el)}>`;
     case 'Record':
-      return `{ ${t.attrs.map((a) => `${a.name}${a.required ? '' : '?'}: ${printType(a.type)}`).join(', ')} }`;
+      return `{ ${t.attrs.map((a) => `${attrName(a.name)}${a.required ? '' : '?'}: ${printType(a.type)}`).join(', ')} }`;
     case 'Entity':
     case 'Common':
       return t.name;
@@ -198,7 +204,7 @@ function printSchema(s: GSchema): string {
     let line = `entity ${local(e.name)}`;
     if (e.memberOf.length) line += ` in [${e.memberOf.join(', ')}]`;
     if (e.attrs.length)
-      line += ` = { ${e.attrs.map((a) => `${a.name}${a.required ? '' : '?'}: ${printType(a.type)}`).join(', ')} }`;
+      line += ` = { ${e.attrs.map((a) => `${attrName(a.name)}${a.required ? '' : '?'}: ${printType(a.type)}`).join(', ')} }`;
     if (e.tags) line += ` tags ${printType(e.tags)}`;
     lines.push(line + ';');
   }
@@ -208,7 +214,7 @@ function printSchema(s: GSchema): string {
     if (a.principals.length && a.resources.length) {
       line += ` appliesTo { principal: [${a.principals.join(', ')}], resource: [${a.resources.join(', ')}]`;
       if (a.context.length)
-        line += `, context: { ${a.context.map((c) => `${c.name}${c.required ? '' : '?'}: ${printType(c.type)}`).join(', ')} }`;
+        line += `, context: { ${a.context.map((c) => `${attrName(c.name)}${c.required ? '' : '?'}: ${printType(c.type)}`).join(', ')} }`;
       line += ' }';
     }
     lines.push(line + ';');
