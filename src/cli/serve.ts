@@ -12,10 +12,17 @@ export async function serveCommand(argv: string[]): Promise<number | undefined> 
   const logger = createLogger(loaded.config.log.level);
   logger.info({ config: loaded.file ?? 'embedded default' }, 'starting authz-sidecar');
   const sidecar = await startSidecar(loaded, logger);
+  // The first signal drains (readyz 503, then up to shutdownGraceMs for in-flight requests); a
+  // second one, with the handlers gone, ends the process at once.
   const stop = async (signal: string) => {
-    logger.info({ signal }, 'shutting down');
-    await sidecar.close();
-    process.exit(0);
+    logger.info({ signal }, 'shutting down: draining');
+    try {
+      await sidecar.close();
+      process.exit(0);
+    } catch (err) {
+      logger.error({ err: { message: (err as Error).message } }, 'shutdown failed');
+      process.exit(1);
+    }
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));

@@ -1,5 +1,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- messages of protos loaded at run time are untyped */
-import { readdirSync, readlinkSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -13,7 +15,7 @@ import { startGrpcServer } from '../../src/doors/grpc/server.js';
 import type { Pipeline } from '../../src/pipeline/pipeline.js';
 import type { Sidecar } from '../../src/server.js';
 import { freePort } from '../support/peers.js';
-import { getJson, postJson, startTestSidecar } from '../support/sidecar.js';
+import { getJson, postJson, REPO_ROOT, startTestSidecar } from '../support/sidecar.js';
 import { tempDir, waitFor } from '../support/temp.js';
 
 /**
@@ -157,6 +159,18 @@ describe('slow and partial requests', () => {
     }
   });
 
+  it('on the AuthZEN door the 408 is in AuthZEN error shape, X-Request-ID echoed', async () => {
+    const s = await sidecar({ headersTimeoutMs: 100, requestTimeoutMs: 200 });
+    const conn = rawConnection(s.url);
+    conn.write(
+      'POST /access/v1/evaluation HTTP/1.1\r\nHost: sidecar\r\nContent-Type: application/json\r\nX-Request-ID: slow-1\r\nContent-Length: 100\r\n\r\n{"subject"',
+    );
+    const res = parseResponse(await conn.closed);
+    expect(res.status).toBe(408);
+    expect(res.headers['x-request-id']).toBe('slow-1');
+    expect(JSON.parse(res.body)).toEqual({ error: 'request_timeout', message: expect.any(String) });
+  });
+
   it('a body that completes in time is decided as usual', async () => {
     const s = await sidecar({ headersTimeoutMs: 100, requestTimeoutMs: 2_000 });
     const held = heldPost(s.url);
@@ -280,6 +294,71 @@ const unary = (fn: Unary, client: grpc.Client, req: unknown) =>
 const checkRequest = {
   attributes: { request: { http: { method: 'GET', path: '/x', host: 'h', headers: { ':path': '/x' } } } },
 };
+
+describe('drain on SIGTERM (the CLI as users run it)', () => {
+  it(
+    'readyz 503 draining, the slow request finishes, new connections refused, exit 0',
+    { timeout: 30_000 },
+    async () => {
+      const tmp = tempDir('authz-sigterm-');
+      const port = await freePort();
+      const config = path.join(tmp.dir, 'authz.yaml');
+      writeFileSync(
+        config,
+        [
+          `server: { port: ${port}, drainDelayMs: 300, shutdownGraceMs: 5000, requestTimeoutMs: 20000 }`,
+          `policies: { dir: ${JSON.stringify(path.join(REPO_ROOT, 'policies'))}, watch: false }`,
+          'log: { level: warn }',
+          'decisionLog: { enabled: false }',
+        ].join('\n'),
+      );
+      const child = spawn(
+        process.execPath,
+        [path.join(REPO_ROOT, 'bin/authz-sidecar.js'), 'serve', '--config', config],
+        {
+          stdio: ['ignore', 'ignore', 'pipe'],
+        },
+      );
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const exited = once(child, 'exit');
+      const url = `http://127.0.0.1:${port}`;
+      try {
+        await waitFor(
+          `the sidecar to come up (${stderr})`,
+          () =>
+            fetch(`${url}/readyz`).then(
+              (r) => (r.ok ? true : undefined),
+              () => undefined,
+            ),
+          20_000,
+          100,
+        );
+        const slow = heldPost(url);
+        await waitFor('the slow request to be read', async () =>
+          (await postJson(`${url}/v1/is-authorized`, IS_AUTHORIZED)).status === 200 ? true : undefined,
+        );
+        child.kill('SIGTERM');
+        await waitFor('readyz to say draining', async () => {
+          const r = await fetch(`${url}/readyz`).catch(() => undefined);
+          if (!r) return undefined;
+          const body = (await r.json()) as { draining?: boolean };
+          return r.status === 503 && body.draining ? true : undefined;
+        });
+        await waitFor('new connections to be refused', () => refused(url), 5_000);
+        slow.finish();
+        const res = parseResponse(await slow.closed);
+        expect(res.status).toBe(200);
+        expect(JSON.parse(res.body)).toMatchObject({ decision: 'ALLOW' });
+        const [code] = (await exited) as [number];
+        expect(code).toBe(0);
+      } finally {
+        child.kill('SIGKILL');
+        tmp.remove();
+      }
+    },
+  );
+});
 
 describe('gRPC drain', () => {
   it('a running Check finishes after close() starts; new calls are refused', async () => {
