@@ -438,8 +438,11 @@ describe('evaluations_semantic (AuthZEN 1.0 "Evaluations semantics")', () => {
 
 describe('Discovery (c-6)', () => {
   it('c-6-1 … c-6-5: the metadata endpoint names the PDP and its endpoints', async () => {
-    const res = await fetch(`${sidecar.url}/.well-known/authzen-configuration`);
+    const res = await fetch(`${sidecar.url}/.well-known/authzen-configuration`, {
+      headers: { 'x-request-id': 'meta-1' },
+    });
     expect(res.status).toBe(200);
+    expect(res.headers.get('x-request-id')).toBe('meta-1');
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
     const meta = (await res.json()) as Record<string, string>;
     expect(meta.policy_decision_point).toBe(sidecar.url);

@@ -90,6 +90,7 @@ export function mountAuthzen(app: Hono, deps: AuthzenDeps): void {
   });
 
   app.get(METADATA_PATH, (c) => {
+    echoRequestId(c);
     const base = (config.policyDecisionPoint ?? new URL(c.req.url).origin).replace(/\/+$/, '');
     return c.json({
       policy_decision_point: base,
