@@ -171,6 +171,20 @@ describe('slow and partial requests', () => {
     expect(JSON.parse(res.body)).toEqual({ error: 'request_timeout', message: expect.any(String) });
   });
 
+  it('on the AVP door the 408 is an AWS ValidationException with status 408', async () => {
+    const s = await sidecar(
+      { headersTimeoutMs: 100, requestTimeoutMs: 200 },
+      { avpDoor: { enabled: true, port: 0 } },
+    );
+    const conn = rawConnection(s.avpUrl!);
+    conn.write(
+      'POST / HTTP/1.1\r\nHost: sidecar\r\nContent-Type: application/x-amz-json-1.0\r\nX-Amz-Target: VerifiedPermissions.IsAuthorized\r\nContent-Length: 100\r\n\r\n{',
+    );
+    const res = parseResponse(await conn.closed);
+    expect(res.status).toBe(408);
+    expect(JSON.parse(res.body)).toMatchObject({ __type: expect.stringContaining('ValidationException') });
+  });
+
   it('a body that completes in time is decided as usual', async () => {
     const s = await sidecar({ headersTimeoutMs: 100, requestTimeoutMs: 2_000 });
     const held = heldPost(s.url);
