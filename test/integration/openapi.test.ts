@@ -492,7 +492,7 @@ describe('408 and 503 answer as the spec says', () => {
   it('408 request_timeout, 503 overloaded with Retry-After, on the HTTP API and the AuthZEN door', async () => {
     const small = await startTestSidecar({
       policies: { watch: false },
-      server: { maxInFlight: 1, headersTimeoutMs: 100, requestTimeoutMs: 300 },
+      server: { maxInFlight: 1, headersTimeoutMs: 100, requestTimeoutMs: 1_500 },
     });
     try {
       const { port } = new URL(small.url);
@@ -504,7 +504,11 @@ describe('408 and 503 answer as the spec says', () => {
       socket.write(
         'POST /v1/is-authorized HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{',
       );
-      await new Promise((r) => setTimeout(r, 50));
+      // The held request occupies the one slot once a probe is refused.
+      for (let i = 0; (await call(small.url, 'POST', '/v1/is-authorized', {})).status !== 503; i++) {
+        expect(i, 'the held request never took the slot').toBeLessThan(100);
+        await new Promise((r) => setTimeout(r, 10));
+      }
       for (const [path, shape] of [
         ['/v1/is-authorized', { reason: 'overloaded' }],
         ['/access/v1/evaluation', { error: 'overloaded' }],
