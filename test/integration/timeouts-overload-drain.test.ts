@@ -486,7 +486,12 @@ describe('a failed start', () => {
           decisionLog: { enabled: true, destination: logFile },
           grpc: { enabled: true, host: '127.0.0.1', port: grpcPort },
         }),
-      ).rejects.toThrow(StartupError);
+      ).rejects.toThrow(
+        expect.objectContaining({
+          name: StartupError.name,
+          message: expect.stringMatching(/^gRPC server: cannot listen/),
+        }),
+      );
       // Both HTTP listeners are closed: their ports can be bound again.
       for (const port of [httpPort, avpPort]) {
         const probe = net.createServer();
