@@ -86,6 +86,36 @@ export async function startSidecar(
   logger: Logger,
   options: SidecarOptions = {},
 ): Promise<Sidecar> {
+  // Everything opened is closed again, newest first, if the start fails later on.
+  const opened: Closer[] = [];
+  try {
+    return await wire(loaded, logger, options, opened);
+  } catch (err) {
+    await closeAll(opened);
+    throw err;
+  }
+}
+
+type Closer = () => Promise<void> | void;
+
+/** Closes what a failed start had opened, newest first; a failure here does not hide the start's. */
+async function closeAll(opened: Closer[]): Promise<void> {
+  for (const closeIt of opened.reverse()) {
+    try {
+      await closeIt();
+    } catch {
+      /* the start-up error is the one to report */
+    }
+  }
+}
+
+/** startSidecar's wiring; each thing it opens is pushed on `opened`. */
+async function wire(
+  loaded: LoadedConfig,
+  logger: Logger,
+  options: SidecarOptions,
+  opened: Closer[],
+): Promise<Sidecar> {
   const { config } = loaded;
   const metrics = createMetrics({
     callerTypes: knownCallerTypes(config),
@@ -150,240 +180,220 @@ export async function startSidecar(
         );
     },
   });
-  // Everything opened from here on is closed again, newest first, if the start fails later.
-  const opened: (() => Promise<void> | void)[] = [];
-  const unwind = async () => {
-    for (const closeIt of opened.reverse()) {
-      try {
-        await closeIt();
-      } catch {
-        /* a failed start reports its first error, not the clean-up's */
-      }
-    }
-  };
-  try {
-    return await startOpened();
-  } catch (err) {
-    await unwind();
-    throw err;
+  opened.push(() => stores.close());
+  await stores.start();
+  for (const s of stores.statuses())
+    logger.info(
+      { store: s.name, engine: s.engine, version: s.version, policies: s.policies, ready: s.ready },
+      'policy store loaded',
+    );
+  checkRoutes(loaded, stores);
+  const routes = buildRouteTable(loaded);
+
+  if (config.dev.keyDir) {
+    const { created, jwksFile } = await ensureDevKeys(path.resolve(loaded.baseDir, config.dev.keyDir));
+    logger.warn(
+      { jwksFile, created },
+      'DEVELOPMENT ISSUER ACTIVE: tokens minted with `authz-sidecar token` are trusted. Never run this config in production.',
+    );
   }
 
-  async function startOpened(): Promise<Sidecar> {
-    opened.push(() => stores.close());
-    await stores.start();
-    for (const s of stores.statuses())
-      logger.info(
-        { store: s.name, engine: s.engine, version: s.version, policies: s.policies, ready: s.ready },
-        'policy store loaded',
-      );
-    checkRoutes(loaded, stores);
-    const routes = buildRouteTable(loaded);
-
-    if (config.dev.keyDir) {
-      const { created, jwksFile } = await ensureDevKeys(path.resolve(loaded.baseDir, config.dev.keyDir));
-      logger.warn(
-        { jwksFile, created },
-        'DEVELOPMENT ISSUER ACTIVE: tokens minted with `authz-sidecar token` are trusted. Never run this config in production.',
-      );
-    }
-
-    const tokens = config.cache.tokens;
-    let tokenCache: TokenCache<Caller> | undefined;
-    if (tokens.enabled) {
-      tokenCache = createTokenCache<Caller>({
-        maxEntries: tokens.maxEntries,
-        ttlMs: tokens.ttlMs,
-        metrics: metrics.cache('tokens', () => tokenCache?.size() ?? 0),
-      });
-    }
-    const callerCache = options.callerCache ?? tokenCache;
-    const identifier = createIdentifier({
-      issuers: config.issuers,
-      baseDir: loaded.baseDir,
-      maxTokenBytes: config.maxTokenBytes,
-      ...(callerCache ? { cache: callerCache } : {}),
-      onVerification: metrics.tokenVerification,
-      onLookup: metrics.identityLookup,
+  const tokens = config.cache.tokens;
+  let tokenCache: TokenCache<Caller> | undefined;
+  if (tokens.enabled) {
+    tokenCache = createTokenCache<Caller>({
+      maxEntries: tokens.maxEntries,
+      ttlMs: tokens.ttlMs,
+      metrics: metrics.cache('tokens', () => tokenCache?.size() ?? 0),
     });
-    opened.push(() => identifier.stop());
-    await identifier.start();
-    const issuerStatus = identifier.readiness.check();
-    if (!issuerStatus.ready)
+  }
+  const callerCache = options.callerCache ?? tokenCache;
+  const identifier = createIdentifier({
+    issuers: config.issuers,
+    baseDir: loaded.baseDir,
+    maxTokenBytes: config.maxTokenBytes,
+    ...(callerCache ? { cache: callerCache } : {}),
+    onVerification: metrics.tokenVerification,
+    onLookup: metrics.identityLookup,
+  });
+  opened.push(() => identifier.stop());
+  await identifier.start();
+  const issuerStatus = identifier.readiness.check();
+  if (!issuerStatus.ready)
+    logger.error(
+      { issuers: issuerStatus.detail },
+      'issuer keys not loaded; /readyz stays red until they load',
+    );
+
+  const observers: DecisionObserver[] = [metrics.observer];
+  let logSink: OwnedSink | undefined;
+  let decisionLog: DecisionLog | undefined;
+  const log = config.decisionLog;
+  if (log.enabled) {
+    const destination =
+      log.destination === 'stdout' || log.destination === 'stderr'
+        ? log.destination
+        : resolveFromConfig(loaded, log.destination);
+    const sink = openLogSink(destination, (err) =>
+      logger.error({ err: { message: err.message } }, 'decision log destination failed'),
+    );
+    logSink = sink;
+    opened.push(() => sink.close(0));
+    decisionLog = createDecisionLog(log, { sink: logSink, onDrop: metrics.decisionLogDropped });
+    observers.push(decisionLog);
+  }
+
+  let cache: DecisionCache | undefined;
+  if (config.cache.decisions.enabled) {
+    cache = createDecisionCache({
+      ...config.cache.decisions,
+      metrics: metrics.cache('decisions', () => cache?.size() ?? 0),
+    });
+  }
+
+  const pipeline = createPipeline({
+    stores,
+    identifier,
+    router: createRouter(config.routes),
+    observers,
+    metrics,
+    ...(cache ? { cache } : {}),
+    // Fail closed and say so: the DENY went out with this id, the log line lets on-call find it.
+    onInternalError: (err, decisionId) =>
       logger.error(
-        { issuers: issuerStatus.detail },
-        'issuer keys not loaded; /readyz stays red until they load',
-      );
+        {
+          err: { message: (err as Error)?.message ?? String(err), name: (err as Error)?.name },
+          decisionId,
+        },
+        'decision failed inside the pipeline; answered DENY internal_error',
+      ),
+  });
+  const mounts: ((app: Hono) => void)[] = config.metrics.enabled ? [mountMetrics(metrics.registry)] : [];
+  const readiness = config.issuers.length ? [identifier.readiness] : [];
+  let draining = false;
+  const isDraining = () => draining;
+  const app = createHttpApp({
+    pipeline,
+    stores,
+    bodyLimitBytes: config.server.bodyLimitBytes,
+    bodyTimeoutMs: config.server.requestTimeoutMs,
+    maxInFlight: config.server.maxInFlight,
+    draining: isDraining,
+    ...(config.authzen.enabled ? { errorRenderers: [authzenErrors] } : {}),
+    batchLimit: config.server.batchLimit,
+    logger,
+    readiness,
+    mounts: [
+      ...mounts,
+      (a) => mountExtAuthzHttp(a, { pipeline, routes, config: config.extAuthz }),
+      ...(config.authzen.enabled
+        ? [
+            (a: Parameters<typeof mountAuthzen>[0]) =>
+              mountAuthzen(a, { pipeline, config: config.authzen, batchLimit: config.server.batchLimit }),
+          ]
+        : []),
+    ],
+    ...(config.metrics.enabled ? { recordRequest: metrics.httpRequest } : {}),
+  });
 
-    const observers: DecisionObserver[] = [metrics.observer];
-    let logSink: OwnedSink | undefined;
-    let decisionLog: DecisionLog | undefined;
-    const log = config.decisionLog;
-    if (log.enabled) {
-      const destination =
-        log.destination === 'stdout' || log.destination === 'stderr'
-          ? log.destination
-          : resolveFromConfig(loaded, log.destination);
-      const sink = openLogSink(destination, (err) =>
-        logger.error({ err: { message: err.message } }, 'decision log destination failed'),
-      );
-      logSink = sink;
-      opened.push(() => sink.close(0));
-      decisionLog = createDecisionLog(log, { sink: logSink, onDrop: metrics.decisionLogDropped });
-      observers.push(decisionLog);
-    }
+  const server = await listen(app.fetch, config.server.host, config.server.port, config.server);
+  opened.push(() => closeServer(server, 0));
+  const port = (server.address() as AddressInfo).port;
+  const url = urlOf(config.server.host, port);
+  logger.info({ url }, 'authz-sidecar listening');
 
-    let cache: DecisionCache | undefined;
-    if (config.cache.decisions.enabled) {
-      cache = createDecisionCache({
-        ...config.cache.decisions,
-        metrics: metrics.cache('decisions', () => cache?.size() ?? 0),
-      });
-    }
-
-    const pipeline = createPipeline({
-      stores,
-      identifier,
-      router: createRouter(config.routes),
-      observers,
-      metrics,
-      ...(cache ? { cache } : {}),
-      // Fail closed and say so: the DENY went out with this id, the log line lets on-call find it.
-      onInternalError: (err, decisionId) =>
-        logger.error(
-          {
-            err: { message: (err as Error)?.message ?? String(err), name: (err as Error)?.name },
-            decisionId,
-          },
-          'decision failed inside the pipeline; answered DENY internal_error',
-        ),
-    });
-    const mounts: ((app: Hono) => void)[] = config.metrics.enabled ? [mountMetrics(metrics.registry)] : [];
-    const readiness = config.issuers.length ? [identifier.readiness] : [];
-    let draining = false;
-    const isDraining = () => draining;
-    const app = createHttpApp({
+  // The AVP door has a listener of its own, on loopback only (the schema refuses other hosts):
+  // it trusts stated principals and SigV4 proves nothing to it.
+  let avpServer: Server | undefined;
+  let avpUrl: string | undefined;
+  if (config.avpDoor.enabled) {
+    const door = createAvpDoorApp({
       pipeline,
       stores,
+      policyStores: config.avpDoor.policyStores,
       bodyLimitBytes: config.server.bodyLimitBytes,
       bodyTimeoutMs: config.server.requestTimeoutMs,
-      maxInFlight: config.server.maxInFlight,
-      draining: isDraining,
-      ...(config.authzen.enabled ? { errorRenderers: [authzenErrors] } : {}),
-      batchLimit: config.server.batchLimit,
       logger,
-      readiness,
-      mounts: [
-        ...mounts,
-        (a) => mountExtAuthzHttp(a, { pipeline, routes, config: config.extAuthz }),
-        ...(config.authzen.enabled
-          ? [
-              (a: Parameters<typeof mountAuthzen>[0]) =>
-                mountAuthzen(a, { pipeline, config: config.authzen, batchLimit: config.server.batchLimit }),
-            ]
-          : []),
-      ],
-      ...(config.metrics.enabled ? { recordRequest: metrics.httpRequest } : {}),
     });
-
-    const server = await listen(app.fetch, config.server.host, config.server.port, config.server);
-    opened.push(() => closeServer(server, 0));
-    const port = (server.address() as AddressInfo).port;
-    const url = urlOf(config.server.host, port);
-    logger.info({ url }, 'authz-sidecar listening');
-
-    // The AVP door has a listener of its own, on loopback only (the schema refuses other hosts):
-    // it trusts stated principals and SigV4 proves nothing to it.
-    let avpServer: Server | undefined;
-    let avpUrl: string | undefined;
-    if (config.avpDoor.enabled) {
-      const door = createAvpDoorApp({
-        pipeline,
-        stores,
-        policyStores: config.avpDoor.policyStores,
-        bodyLimitBytes: config.server.bodyLimitBytes,
-        bodyTimeoutMs: config.server.requestTimeoutMs,
-        logger,
-      });
-      try {
-        const avp = await listen(door.fetch, config.avpDoor.host, config.avpDoor.port, config.server);
-        avpServer = avp;
-        opened.push(() => closeServer(avp, 0));
-      } catch (err) {
-        throw new StartupError(
-          `the AVP door cannot listen on ${config.avpDoor.host}:${config.avpDoor.port} (config key avpDoor.port): ${(err as Error).message}`,
-        );
-      }
-      avpUrl = urlOf(config.avpDoor.host, (avpServer.address() as AddressInfo).port);
-      logger.info({ url: avpUrl }, 'AVP door listening (local host only; SigV4 signatures are not verified)');
-    }
-
-    let grpcServer: RunningGrpcServer | undefined;
-    if (config.grpc.enabled) {
-      try {
-        grpcServer = await startGrpcServer({
-          pipeline,
-          routes,
-          extAuthz: config.extAuthz,
-          grpc: config.grpc,
-          ready: () => !draining && stores.ready() && readiness.every((r) => r.check().ready),
-          onError: (err) => logger.error({ err: { message: (err as Error).message } }, 'gRPC check failed'),
-          onLog: (line) => logger.warn({ grpc: line }, 'grpc-js'),
-        });
-      } catch (err) {
-        throw new StartupError(
-          `gRPC server: cannot listen on ${config.grpc.host}:${config.grpc.port}${config.grpc.socketPath ? ` or ${config.grpc.socketPath}` : ''} (${(err as Error).message}) (config keys grpc.host, grpc.port, grpc.socketPath)`,
-        );
-      }
-      logger.info(
-        { target: grpcServer.target, socketPath: grpcServer.socketPath },
-        'gRPC ext_authz and health listening',
+    try {
+      const avp = await listen(door.fetch, config.avpDoor.host, config.avpDoor.port, config.server);
+      avpServer = avp;
+      opened.push(() => closeServer(avp, 0));
+    } catch (err) {
+      throw new StartupError(
+        `the AVP door cannot listen on ${config.avpDoor.host}:${config.avpDoor.port} (config key avpDoor.port): ${(err as Error).message}`,
       );
     }
+    avpUrl = urlOf(config.avpDoor.host, (avpServer.address() as AddressInfo).port);
+    logger.info({ url: avpUrl }, 'AVP door listening (local host only; SigV4 signatures are not verified)');
+  }
 
-    let closing: Promise<void> | undefined;
-    return {
-      url,
-      port,
-      ...(avpUrl ? { avpUrl } : {}),
-      pipeline,
-      stores,
-      metrics,
-      app,
-      ...(grpcServer
-        ? {
-            grpc: {
-              port: grpcServer.port,
-              target: grpcServer.target,
-              ...(grpcServer.socketPath ? { socketPath: grpcServer.socketPath } : {}),
-            },
-          }
-        : {}),
-      close: () => (closing ??= shutdown()),
-    };
-
-    /**
-     * The drain: `/readyz` 503 (`draining`) and gRPC health NOT_SERVING first, while everything
-     * still serves for `drainDelayMs`; then no new connections or calls, idle keep-alive
-     * connections closed, running requests finish for up to `shutdownGraceMs` (answers carry
-     * `Connection: close`), the rest are cut; then the stores and the decision log.
-     */
-    async function shutdown(): Promise<void> {
-      draining = true;
-      grpcServer?.refreshHealth();
-      if (config.server.drainDelayMs > 0)
-        await new Promise((resolve) => setTimeout(resolve, config.server.drainDelayMs));
-      identifier.stop();
-      const grpcClosed = grpcServer?.close(config.server.shutdownGraceMs);
-      await Promise.all([
-        closeServer(server, config.server.shutdownGraceMs),
-        ...(avpServer ? [closeServer(avpServer, config.server.shutdownGraceMs)] : []),
-      ]);
-      await grpcClosed;
-      await stores.close();
-      // Whatever the log still buffers goes out, unless its destination is stuck.
-      if (decisionLog) await withTimeout(decisionLog.flush(), config.server.shutdownGraceMs);
-      await logSink?.close(config.server.shutdownGraceMs);
+  let grpcServer: RunningGrpcServer | undefined;
+  if (config.grpc.enabled) {
+    try {
+      grpcServer = await startGrpcServer({
+        pipeline,
+        routes,
+        extAuthz: config.extAuthz,
+        grpc: config.grpc,
+        ready: () => !draining && stores.ready() && readiness.every((r) => r.check().ready),
+        onError: (err) => logger.error({ err: { message: (err as Error).message } }, 'gRPC check failed'),
+        onLog: (line) => logger.warn({ grpc: line }, 'grpc-js'),
+      });
+    } catch (err) {
+      throw new StartupError(
+        `gRPC server: cannot listen on ${config.grpc.host}:${config.grpc.port}${config.grpc.socketPath ? ` or ${config.grpc.socketPath}` : ''} (${(err as Error).message}) (config keys grpc.host, grpc.port, grpc.socketPath)`,
+      );
     }
+    logger.info(
+      { target: grpcServer.target, socketPath: grpcServer.socketPath },
+      'gRPC ext_authz and health listening',
+    );
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    ...(avpUrl ? { avpUrl } : {}),
+    pipeline,
+    stores,
+    metrics,
+    app,
+    ...(grpcServer
+      ? {
+          grpc: {
+            port: grpcServer.port,
+            target: grpcServer.target,
+            ...(grpcServer.socketPath ? { socketPath: grpcServer.socketPath } : {}),
+          },
+        }
+      : {}),
+    close: () => (closing ??= shutdown()),
+  };
+
+  /**
+   * The drain: `/readyz` 503 (`draining`) and gRPC health NOT_SERVING first, while everything
+   * still serves for `drainDelayMs`; then no new connections or calls, idle keep-alive
+   * connections closed, running requests finish for up to `shutdownGraceMs` (answers carry
+   * `Connection: close`), the rest are cut; then the stores and the decision log.
+   */
+  async function shutdown(): Promise<void> {
+    draining = true;
+    grpcServer?.refreshHealth();
+    if (config.server.drainDelayMs > 0)
+      await new Promise((resolve) => setTimeout(resolve, config.server.drainDelayMs));
+    identifier.stop();
+    const grpcClosed = grpcServer?.close(config.server.shutdownGraceMs);
+    await Promise.all([
+      closeServer(server, config.server.shutdownGraceMs),
+      ...(avpServer ? [closeServer(avpServer, config.server.shutdownGraceMs)] : []),
+    ]);
+    await grpcClosed;
+    await stores.close();
+    // Whatever the log still buffers goes out, unless its destination is stuck.
+    if (decisionLog) await withTimeout(decisionLog.flush(), config.server.shutdownGraceMs);
+    await logSink?.close(config.server.shutdownGraceMs);
   }
 }
 
