@@ -281,6 +281,7 @@ async function wire(
     draining: isDraining,
     ...(config.authzen.enabled ? { errorRenderers: [authzenErrors] } : {}),
     batchLimit: config.server.batchLimit,
+    explainTokenApi: config.server.explainTokenApi,
     logger,
     readiness,
     mounts: [

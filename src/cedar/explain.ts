@@ -43,7 +43,14 @@ type Est = Record<string, unknown>;
 const ALL = { op: 'All' };
 
 function scopeMatches(est: Est, part: 'principal' | 'action' | 'resource', env: Env): boolean {
-  const only = { effect: est.effect, principal: ALL, action: ALL, resource: ALL, conditions: [], [part]: est[part] };
+  const only = {
+    effect: est.effect,
+    principal: ALL,
+    action: ALL,
+    resource: ALL,
+    conditions: [],
+    [part]: est[part],
+  };
   return compileBody(only, new CompileIssues(), 'explain').test(env);
 }
 
@@ -58,8 +65,35 @@ function run(est: unknown, env: Env): Outcome {
   }
 }
 
-const BINARY = ['==', '!=', '<', '<=', '>', '>=', '+', '-', '*', 'in', 'contains', 'containsAll', 'containsAny', 'hasTag', 'getTag'];
-const SYMBOL: Record<string, string> = { '==': '==', '!=': '!=', '<': '<', '<=': '<=', '>': '>', '>=': '>=', '+': '+', '-': '-', '*': '*', in: 'in' };
+const BINARY = [
+  '==',
+  '!=',
+  '<',
+  '<=',
+  '>',
+  '>=',
+  '+',
+  '-',
+  '*',
+  'in',
+  'contains',
+  'containsAll',
+  'containsAny',
+  'hasTag',
+  'getTag',
+];
+const SYMBOL: Record<string, string> = {
+  '==': '==',
+  '!=': '!=',
+  '<': '<',
+  '<=': '<=',
+  '>': '>',
+  '>=': '>=',
+  '+': '+',
+  '-': '-',
+  '*': '*',
+  in: 'in',
+};
 
 /** An EST expression in Cedar syntax, for messages (readable, not necessarily re-parseable). */
 export function cedarText(est: unknown): string {
@@ -123,7 +157,9 @@ function literal(v: unknown): string {
 
 function patternText(pattern: unknown): string {
   if (!Array.isArray(pattern)) return '';
-  return pattern.map((p) => (p === 'Wildcard' ? '*' : String((p as { Literal?: string }).Literal ?? ''))).join('');
+  return pattern
+    .map((p) => (p === 'Wildcard' ? '*' : String((p as { Literal?: string }).Literal ?? '')))
+    .join('');
 }
 
 /** The operands of an expression node, by name, for the values an explanation shows. */
@@ -133,7 +169,11 @@ function operands(est: Est): [string, unknown][] {
   if (Array.isArray(arg)) return arg.map((a, i) => [i === 0 ? 'receiver' : `arg${i}`, a]);
   if (typeof arg !== 'object' || arg === null) return [];
   const a = arg as Est;
-  if ('left' in a && 'right' in a) return [['left', a.left], ['right', a.right]];
+  if ('left' in a && 'right' in a)
+    return [
+      ['left', a.left],
+      ['right', a.right],
+    ];
   if ('left' in a) return [['value', a.left]];
   if ('arg' in a) return [['value', a.arg]];
   return [];
@@ -162,16 +202,21 @@ function blame(est: unknown, env: Env, need: boolean): ExplainedFailure {
   }
   if (op === '&&' && need) {
     const left = run(arg.left, env);
-    return left.kind === 'value' && left.value === true ? blame(arg.right, env, true) : blame(arg.left, env, true);
+    return left.kind === 'value' && left.value === true
+      ? blame(arg.right, env, true)
+      : blame(arg.left, env, true);
   }
   if (op === '||' && !need) {
     const left = run(arg.left, env);
-    return left.kind === 'value' && left.value === false ? blame(arg.right, env, false) : blame(arg.left, env, false);
+    return left.kind === 'value' && left.value === false
+      ? blame(arg.right, env, false)
+      : blame(arg.left, env, false);
   }
   if (op === '!') return blame(arg.arg, env, !need);
   if (op === 'if-then-else') {
     const cond = run(arg.if, env);
-    if (cond.kind === 'value' && typeof cond.value === 'boolean') return blame(cond.value ? arg.then : arg.else, env, need);
+    if (cond.kind === 'value' && typeof cond.value === 'boolean')
+      return blame(cond.value ? arg.then : arg.else, env, need);
   }
   return { expression: cedarText(est), ...valuesOf(e, env) };
 }
@@ -179,8 +224,8 @@ function blame(est: unknown, env: Env, need: boolean): ExplainedFailure {
 function valuesOf(e: Est, env: Env): { values?: Record<string, string> } {
   const values: Record<string, string> = {};
   for (const [name, child] of operands(e)) {
-    const c = child as Est;
-    if (c && typeof c === 'object' && 'Value' in c) continue; // a literal shows in the expression
+    // A constant (no variable or slot in it) shows in the expression already.
+    if (!/"(Var|Slot)"/.test(JSON.stringify(child))) continue;
     const r = run(child, env);
     values[name] = r.kind === 'value' ? showValue(r.value) : `error: ${r.message}`;
   }
@@ -188,7 +233,10 @@ function valuesOf(e: Est, env: Env): { values?: Record<string, string> } {
 }
 
 /** Explains every policy given against one request environment. */
-export function explainPolicies(policies: readonly ExplainablePolicy[], base: Omit<Env, 'slotPrincipal' | 'slotResource'>): PolicyExplanation[] {
+export function explainPolicies(
+  policies: readonly ExplainablePolicy[],
+  base: Omit<Env, 'slotPrincipal' | 'slotResource'>,
+): PolicyExplanation[] {
   return policies.map((p) => {
     const env: Env = { ...base, ...p.env };
     const est = p.est as Est;
@@ -207,7 +255,14 @@ export function explainPolicies(policies: readonly ExplainablePolicy[], base: Om
       if (r.kind === 'error') return { ...out, condition: 'error', failedAt: blame(c.body, env, need) };
       if (r.value !== need) {
         if (typeof r.value !== 'boolean')
-          return { ...out, condition: 'error', failedAt: { expression: cedarText(c.body), error: `condition is ${showValue(r.value)}, not a boolean` } };
+          return {
+            ...out,
+            condition: 'error',
+            failedAt: {
+              expression: cedarText(c.body),
+              error: `condition is ${showValue(r.value)}, not a boolean`,
+            },
+          };
         return { ...out, condition: 'false', failedAt: blame(c.body, env, need) };
       }
     }
@@ -218,16 +273,32 @@ export function explainPolicies(policies: readonly ExplainablePolicy[], base: Om
 /** The one-line summary: what decided, or which policy came closest. */
 export function summarize(decision: 'ALLOW' | 'DENY', explained: readonly PolicyExplanation[]): string {
   const fmt = (f: ExplainedFailure | undefined) =>
-    f ? `${f.error ? 'error' : 'condition false'} at ${f.expression}${f.values ? ` (${Object.entries(f.values).map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''}${f.error ? `: ${f.error}` : ''}` : '';
-  const satisfied = (effect: string) => explained.filter((p) => p.effect === effect && p.condition === 'true');
+    f
+      ? `${f.error ? 'error' : 'condition false'} at ${f.expression}${
+          f.values
+            ? ` (${Object.entries(f.values)
+                .map(([k, v]) => `${k}: ${v}`)
+                .join(', ')})`
+            : ''
+        }${f.error ? `: ${f.error}` : ''}`
+      : '';
+  const satisfied = (effect: string) =>
+    explained.filter((p) => p.effect === effect && p.condition === 'true');
   const forbids = satisfied('forbid');
-  if (decision === 'DENY' && forbids.length) return `DENY: forbid ${forbids.map((p) => p.policyId).join(', ')} matched`;
-  if (decision === 'ALLOW') return `ALLOW: permit ${satisfied('permit').map((p) => p.policyId).join(', ')} matched, no forbid matched`;
+  if (decision === 'DENY' && forbids.length)
+    return `DENY: forbid ${forbids.map((p) => p.policyId).join(', ')} matched`;
+  if (decision === 'ALLOW')
+    return `ALLOW: permit ${satisfied('permit')
+      .map((p) => p.policyId)
+      .join(', ')} matched, no forbid matched`;
   const permits = explained.filter((p) => p.effect === 'permit');
   if (permits.length === 0) return 'DENY: the store has no permit that could apply';
   // Closest: scope matched and the condition failed; else the permit with the most scope parts matching.
   const score = (p: PolicyExplanation) =>
-    (p.scope.principal ? 1 : 0) + (p.scope.action ? 1 : 0) + (p.scope.resource ? 1 : 0) + (p.condition !== 'not-evaluated' ? 1 : 0);
+    (p.scope.principal ? 1 : 0) +
+    (p.scope.action ? 1 : 0) +
+    (p.scope.resource ? 1 : 0) +
+    (p.condition !== 'not-evaluated' ? 1 : 0);
   const closest = [...permits].sort((a, b) => score(b) - score(a))[0]!;
   const scopeText =
     closest.condition === 'not-evaluated'

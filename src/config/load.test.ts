@@ -44,6 +44,7 @@ const DEFAULTS = {
     keepAliveTimeoutMs: 5_000,
     maxInFlight: 1_024,
     batchLimit: 30,
+    explainTokenApi: true,
   },
   policies: { dir: 'policies', watch: true, reloadDebounceMs: 150 },
   slicing: { default: 'auto', autoThreshold: 200, cacheSize: 2_000, wasmMemoryMiB: 'auto' },

@@ -49,6 +49,13 @@ const ServerSchema = z
     maxInFlight: z.number().int().min(1).max(1_000_000).default(1_024),
     /** Most items in one `/v1/authorize/batch` request (AVP's BatchIsAuthorized takes 30). */
     batchLimit: z.number().int().min(1).max(1000).default(30),
+    /**
+     * Whether `explain: true` is honoured on the token API (`/v1/authorize`, `/v1/authorize/batch`).
+     * An explanation shows the policies' conditions and the values they saw; a deployment that does
+     * not want callers to read them sets false (the request is then refused with 400 naming
+     * `explain`). `/v1/is-authorized` (trusted local callers) always explains. Default true.
+     */
+    explainTokenApi: z.boolean().default(true),
   })
   .refine((s) => s.headersTimeoutMs <= s.requestTimeoutMs, {
     message: 'must be at most requestTimeoutMs',

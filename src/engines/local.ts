@@ -317,7 +317,9 @@ export class LocalStoreEngine implements StoreEngine {
     const active = this.current;
     if (!active) return { unavailable: 'the store is not loaded' };
     if (!active.native)
-      return { unavailable: `the store runs on cedar-wasm (${active.fallback ?? 'configured'}), which cannot explain` };
+      return {
+        unavailable: `the store runs on cedar-wasm (${active.fallback ?? 'configured'}), which cannot explain`,
+      };
     const ids = active.slicer?.select(request);
     const policies = ids?.map((id) => active.native!.byId.get(id)!);
     const out = explainNative(active.native, request, decision, policies);

@@ -15,7 +15,6 @@ import {
   SchemaValidationError,
   type CompiledSchema,
 } from '../cedar/schema/index.js';
-import { isActionType } from '../cedar/schema/index.js';
 import type { EntityView } from '../cedar/entities.js';
 import { explainPolicies, summarize } from '../cedar/explain.js';
 import type { Explanation } from '../core/decision.js';
@@ -76,13 +75,11 @@ export function compileNative(compiled: CompiledStore): NativeVersion {
   return { set, byId: new Map(set.policies.map((p) => [p.id, p])), ests, schema, statics };
 }
 
-/** The request's own entities, without the schema's action entities that parseEntities adds. */
+/** The request's own entities (the schema's action entities are the store's, added once). */
 function requestEntities(native: NativeVersion, json: unknown): EntityData[] {
-  if (!native.schema) return parseEntitiesJson(json);
-  const schema = native.schema;
-  const parsed = parseEntities(schema, json);
-  // Those are the schema's own objects, appended after the request's entities.
-  return parsed.filter((e) => !(isActionType(e.uid.type) && schema.action(e.uid.key)?.entity === e));
+  return native.schema
+    ? parseEntities(native.schema, json, { includeActions: false })
+    : parseEntitiesJson(json);
 }
 
 interface ParsedRequest {
@@ -97,7 +94,9 @@ interface ParsedRequest {
 function parseRequest(native: NativeVersion, request: EngineRequest): ParsedRequest {
   let principal, action, resource, context;
   if (native.schema) {
-    ({ principal, action, resource, context } = checkRequest(native.schema, request, { validateRequest: true }));
+    ({ principal, action, resource, context } = checkRequest(native.schema, request, {
+      validateRequest: true,
+    }));
   } else {
     principal = entityUidFromJson(request.principal, 'principal');
     action = entityUidFromJson(request.action, 'action');
@@ -135,7 +134,13 @@ export function explainNative(
       est: native.ests.get(p.id),
       env: { slotPrincipal: p.slotPrincipal, slotResource: p.slotResource },
     })),
-    { principal: parsed.principal, action: parsed.action, resource: parsed.resource, context: parsed.context, entities: parsed.view },
+    {
+      principal: parsed.principal,
+      action: parsed.action,
+      resource: parsed.resource,
+      context: parsed.context,
+      entities: parsed.view,
+    },
   );
   const hidden = native.set.policies.length - chosen.length;
   return {

@@ -63,6 +63,8 @@ interface Resolved {
   callerType?: CallerType;
   /** The cache slot, when the request was looked up (a miss; a hit never reaches the engine). */
   lookup?: CacheLookup;
+  /** The request asked for an explanation. */
+  explain?: boolean;
 }
 
 type Memo = Map<string | undefined, Promise<Caller>>;
@@ -221,8 +223,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const resolved: Resolved = { store, principal, engineRequest };
     if (callerType) resolved.callerType = callerType;
     // Stage 3: the cache. A hit becomes a Decision of its own (fresh id, `cached: true`).
-    const cached = fromCache(resolved, rawKey);
-    if (cached) return cached;
+    // An explanation is made afresh: never served from the cache, never stored in it.
+    if (request.explain) resolved.explain = true;
+    else {
+      const cached = fromCache(resolved, rawKey);
+      if (cached) return cached;
+    }
     // The id is known before the engine runs, so an engine's later report (a verification
     // mismatch) names the decision the caller got.
     engineRequest.decisionId = randomUUID();
@@ -269,8 +275,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }
     if (r.lookup) deps.cache?.remember(r.lookup, answer);
     switch (answer.kind) {
-      case 'evaluated':
-        return {
+      case 'evaluated': {
+        const decision: Decision = {
           decision: answer.allow ? 'ALLOW' : 'DENY',
           decisionId: r.engineRequest.decisionId ?? randomUUID(),
           ...who(r),
@@ -279,6 +285,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
           errors: answer.errors,
           cached: false,
         };
+        if (r.explain)
+          decision.explanation = r.store.explain
+            ? r.store.explain(r.engineRequest, decision.decision)
+            : { unavailable: `the ${r.store.engine} engine cannot explain its decisions` };
+        return decision;
+      }
       case 'invalid':
         return deny('invalid_request', {
           ...who(r),

@@ -30,6 +30,8 @@ export interface HttpAppDeps {
   /** True from the first moment of a shutdown: `/readyz` answers 503 and connections close. */
   draining?: () => boolean;
   batchLimit: number;
+  /** Whether `explain: true` is honoured on the token API (default true). */
+  explainTokenApi?: boolean;
   logger?: Logger;
   readiness?: ReadinessCheck[];
   /** Further doors mounted on the same server. */
@@ -69,7 +71,7 @@ export function createHttpApp(deps: HttpAppDeps): Hono {
   );
   mountHealth(app, deps.stores, deps.readiness, deps.draining);
   mountIsAuthorized(app, deps.pipeline);
-  mountAuthorize(app, deps.pipeline, deps.batchLimit);
+  mountAuthorize(app, deps.pipeline, deps.batchLimit, deps.explainTokenApi ?? true);
   for (const mount of deps.mounts ?? []) mount(app);
 
   app.notFound((c) => renderError(c, 'not_found', `No endpoint ${c.req.method} ${c.req.path}.`));

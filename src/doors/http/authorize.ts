@@ -51,13 +51,30 @@ function tokenFailure(c: Context, d: Decision) {
  * `POST /v1/authorize`: the caller is whoever the bearer token proves; the sidecar picks the store.
  * `POST /v1/authorize/batch`: one token, many items, one answer per item in order.
  */
-export function mountAuthorize(app: Hono, pipeline: Pipeline, batchLimit: number): void {
+export function mountAuthorize(
+  app: Hono,
+  pipeline: Pipeline,
+  batchLimit: number,
+  explainAllowed = true,
+): void {
+  const explainRefused = () =>
+    new AuthzError(
+      'invalid_request',
+      'Explanations are turned off for the token API (server.explainTokenApi).',
+      {
+        fields: [{ path: 'explain', message: 'explanations are off on this API' }],
+      },
+    );
   app.post('/v1/authorize', async (c) => {
     const text = await readBodyText(c);
     const body = checkBody<AuthorizeBody>('AuthorizeRequest', parseJsonBody(text));
     const request = toDecisionRequest(body, bearerToken(c, body.token));
     // Built from the body and the caller alone: a byte-identical repeat is the same question.
     request.raw = { door: 'authorize', text };
+    if (body.explain) {
+      if (!explainAllowed) throw explainRefused();
+      request.explain = true;
+    }
     const decision = await pipeline.decide(request);
     if (decision.reason && isTokenErrorCode(decision.reason)) return tokenFailure(c, decision);
     return c.json(
@@ -81,7 +98,13 @@ export function mountAuthorize(app: Hono, pipeline: Pipeline, batchLimit: number
       );
     }
     const token = bearerToken(c, body.token);
-    const decisions = await pipeline.decideBatch(body.items.map((item) => toDecisionRequest(item, token)));
+    if (body.explain && !explainAllowed) throw explainRefused();
+    const decisions = await pipeline.decideBatch(
+      body.items.map((item) => ({
+        ...toDecisionRequest(item, token),
+        ...(body.explain ? { explain: true } : {}),
+      })),
+    );
     const tokenDenied = decisions.find((d) => d.reason && isTokenErrorCode(d.reason));
     if (tokenDenied) return tokenFailure(c, tokenDenied);
     const first = decisions.find((d) => d.principal);

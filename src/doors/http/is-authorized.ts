@@ -22,6 +22,7 @@ export function mountIsAuthorized(app: Hono, pipeline: Pipeline): void {
       context: body.context ?? {},
       entities: toEntities(body.entities),
       raw: { door: 'is-authorized', text },
+      ...(body.explain ? { explain: true } : {}),
     });
     return c.json(decisionBody(decision), statusOf(decision));
   });

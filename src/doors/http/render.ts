@@ -36,5 +36,6 @@ export function decisionBody(d: Decision) {
     errors: d.errors,
     cached: d.cached,
     ...(d.reason ? { reason: d.reason, message: d.message } : {}),
+    ...(d.explanation ? { explanation: d.explanation } : {}),
   };
 }

@@ -13,6 +13,7 @@ export interface IsAuthorizedBody {
   resource: EntityUid;
   context?: Record<string, CedarValue>;
   entities?: EntityWire[];
+  explain?: boolean;
 }
 
 /** An entity as the wire carries it: `attrs` and `parents` may be left out. */
@@ -40,11 +41,13 @@ export interface AuthorizeItem {
 
 export interface AuthorizeBody extends AuthorizeItem {
   token?: string;
+  explain?: boolean;
 }
 
 export interface AuthorizeBatchBody {
   token?: string;
   items: AuthorizeItem[];
+  explain?: boolean;
 }
 
 /** Wire entities with their defaults filled in, as the pipeline takes them: always a new array. */
