@@ -9,7 +9,9 @@
 # mount a config and pass `serve --config FILE` (or AUTHZ_CONFIG) for real use, as
 # deploy/kubernetes/sidecar.yaml does.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node 24 LTS (the sidecar supports 20.19+, 22 and 24; CI runs the test suite on 20 and 24).
+# `--build-arg NODE_IMAGE=node:20-bookworm-slim` builds on Node 20 instead.
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ---- build: compile TypeScript to dist/ ----
 FROM ${NODE_IMAGE} AS build

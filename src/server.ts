@@ -4,7 +4,7 @@ import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { createDecisionCache, createTokenCache, type DecisionCache, type TokenCache } from './cache/index.js';
 import { resolveFromConfig, type Config, type LoadedConfig } from './config/index.js';
-import { mountAuthzen } from './doors/authzen/authzen.js';
+import { authzenErrors, mountAuthzen } from './doors/authzen/authzen.js';
 import { createAvpDoorApp } from './doors/avp/door.js';
 import { mountExtAuthzHttp } from './doors/ext-authz/http.js';
 import { startGrpcServer, type RunningGrpcServer } from './doors/grpc/server.js';
@@ -86,6 +86,36 @@ export async function startSidecar(
   logger: Logger,
   options: SidecarOptions = {},
 ): Promise<Sidecar> {
+  // Everything opened is closed again, newest first, if the start fails later on.
+  const opened: Closer[] = [];
+  try {
+    return await wire(loaded, logger, options, opened);
+  } catch (err) {
+    await closeAll(opened);
+    throw err;
+  }
+}
+
+type Closer = () => Promise<void> | void;
+
+/** Closes what a failed start had opened, newest first; a failure here does not hide the start's. */
+async function closeAll(opened: Closer[]): Promise<void> {
+  for (const closeIt of opened.reverse()) {
+    try {
+      await closeIt();
+    } catch {
+      /* the start-up error is the one to report */
+    }
+  }
+}
+
+/** startSidecar's wiring; each thing it opens is pushed on `opened`. */
+async function wire(
+  loaded: LoadedConfig,
+  logger: Logger,
+  options: SidecarOptions,
+  opened: Closer[],
+): Promise<Sidecar> {
   const { config } = loaded;
   const metrics = createMetrics({
     callerTypes: knownCallerTypes(config),
@@ -150,6 +180,7 @@ export async function startSidecar(
         );
     },
   });
+  opened.push(() => stores.close());
   await stores.start();
   for (const s of stores.statuses())
     logger.info(
@@ -185,6 +216,7 @@ export async function startSidecar(
     onVerification: metrics.tokenVerification,
     onLookup: metrics.identityLookup,
   });
+  opened.push(() => identifier.stop());
   await identifier.start();
   const issuerStatus = identifier.readiness.check();
   if (!issuerStatus.ready)
@@ -202,9 +234,11 @@ export async function startSidecar(
       log.destination === 'stdout' || log.destination === 'stderr'
         ? log.destination
         : resolveFromConfig(loaded, log.destination);
-    logSink = openLogSink(destination, (err) =>
+    const sink = openLogSink(destination, (err) =>
       logger.error({ err: { message: err.message } }, 'decision log destination failed'),
     );
+    logSink = sink;
+    opened.push(() => sink.close(0));
     decisionLog = createDecisionLog(log, { sink: logSink, onDrop: metrics.decisionLogDropped });
     observers.push(decisionLog);
   }
@@ -227,16 +261,25 @@ export async function startSidecar(
     // Fail closed and say so: the DENY went out with this id, the log line lets on-call find it.
     onInternalError: (err, decisionId) =>
       logger.error(
-        { err: { message: (err as Error)?.message ?? String(err), name: (err as Error)?.name }, decisionId },
+        {
+          err: { message: (err as Error)?.message ?? String(err), name: (err as Error)?.name },
+          decisionId,
+        },
         'decision failed inside the pipeline; answered DENY internal_error',
       ),
   });
   const mounts: ((app: Hono) => void)[] = config.metrics.enabled ? [mountMetrics(metrics.registry)] : [];
   const readiness = config.issuers.length ? [identifier.readiness] : [];
+  let draining = false;
+  const isDraining = () => draining;
   const app = createHttpApp({
     pipeline,
     stores,
     bodyLimitBytes: config.server.bodyLimitBytes,
+    bodyTimeoutMs: config.server.requestTimeoutMs,
+    maxInFlight: config.server.maxInFlight,
+    draining: isDraining,
+    ...(config.authzen.enabled ? { errorRenderers: [authzenErrors] } : {}),
     batchLimit: config.server.batchLimit,
     explainTokenApi: config.server.explainTokenApi,
     logger,
@@ -254,13 +297,8 @@ export async function startSidecar(
     ...(config.metrics.enabled ? { recordRequest: metrics.httpRequest } : {}),
   });
 
-  const server = await listen(app.fetch, config.server.host, config.server.port).catch(
-    async (err: unknown) => {
-      await stores.close();
-      await logSink?.close();
-      throw err;
-    },
-  );
+  const server = await listen(app.fetch, config.server.host, config.server.port, config.server);
+  opened.push(() => closeServer(server, 0));
   const port = (server.address() as AddressInfo).port;
   const url = urlOf(config.server.host, port);
   logger.info({ url }, 'authz-sidecar listening');
@@ -275,12 +313,14 @@ export async function startSidecar(
       stores,
       policyStores: config.avpDoor.policyStores,
       bodyLimitBytes: config.server.bodyLimitBytes,
+      bodyTimeoutMs: config.server.requestTimeoutMs,
       logger,
     });
     try {
-      avpServer = await listen(door.fetch, config.avpDoor.host, config.avpDoor.port);
+      const avp = await listen(door.fetch, config.avpDoor.host, config.avpDoor.port, config.server);
+      avpServer = avp;
+      opened.push(() => closeServer(avp, 0));
     } catch (err) {
-      await closeServer(server, 0);
       throw new StartupError(
         `the AVP door cannot listen on ${config.avpDoor.host}:${config.avpDoor.port} (config key avpDoor.port): ${(err as Error).message}`,
       );
@@ -297,14 +337,11 @@ export async function startSidecar(
         routes,
         extAuthz: config.extAuthz,
         grpc: config.grpc,
-        ready: () => stores.ready() && readiness.every((r) => r.check().ready),
+        ready: () => !draining && stores.ready() && readiness.every((r) => r.check().ready),
         onError: (err) => logger.error({ err: { message: (err as Error).message } }, 'gRPC check failed'),
         onLog: (line) => logger.warn({ grpc: line }, 'grpc-js'),
       });
     } catch (err) {
-      server.close();
-      identifier.stop();
-      await stores.close();
       throw new StartupError(
         `gRPC server: cannot listen on ${config.grpc.host}:${config.grpc.port}${config.grpc.socketPath ? ` or ${config.grpc.socketPath}` : ''} (${(err as Error).message}) (config keys grpc.host, grpc.port, grpc.socketPath)`,
       );
@@ -315,6 +352,7 @@ export async function startSidecar(
     );
   }
 
+  let closing: Promise<void> | undefined;
   return {
     url,
     port,
@@ -332,31 +370,57 @@ export async function startSidecar(
           },
         }
       : {}),
-    async close() {
-      identifier.stop();
-      const grpcClosed = grpcServer?.close(config.server.shutdownGraceMs);
-      await Promise.all([
-        closeServer(server, config.server.shutdownGraceMs),
-        ...(avpServer ? [closeServer(avpServer, config.server.shutdownGraceMs)] : []),
-      ]);
-      await grpcClosed;
-      await stores.close();
-      // Whatever the log still buffers goes out, unless its destination is stuck.
-      if (decisionLog) await withTimeout(decisionLog.flush(), config.server.shutdownGraceMs);
-      await logSink?.close(config.server.shutdownGraceMs);
-    },
+    close: () => (closing ??= shutdown()),
   };
+
+  /**
+   * The drain: `/readyz` 503 (`draining`) and gRPC health NOT_SERVING first, while everything
+   * still serves for `drainDelayMs`; then no new connections or calls, idle keep-alive
+   * connections closed, running requests finish for up to `shutdownGraceMs` (answers carry
+   * `Connection: close`), the rest are cut; then the stores and the decision log.
+   */
+  async function shutdown(): Promise<void> {
+    draining = true;
+    grpcServer?.refreshHealth();
+    if (config.server.drainDelayMs > 0)
+      await new Promise((resolve) => setTimeout(resolve, config.server.drainDelayMs));
+    identifier.stop();
+    const grpcClosed = grpcServer?.close(config.server.shutdownGraceMs);
+    await Promise.all([
+      closeServer(server, config.server.shutdownGraceMs),
+      ...(avpServer ? [closeServer(avpServer, config.server.shutdownGraceMs)] : []),
+    ]);
+    await grpcClosed;
+    await stores.close();
+    // Whatever the log still buffers goes out, unless its destination is stuck.
+    if (decisionLog) await withTimeout(decisionLog.flush(), config.server.shutdownGraceMs);
+    await logSink?.close(config.server.shutdownGraceMs);
+  }
 }
 
 type Server = ReturnType<typeof serve>;
+
+/** The timeouts of `server:` that Node's HTTP server enforces itself. */
+type ServerTimeouts = Pick<Config['server'], 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'>;
 
 function listen(
   fetch: Parameters<typeof serve>[0]['fetch'],
   hostname: string,
   port: number,
+  timeouts: ServerTimeouts,
 ): Promise<Server> {
+  const serverOptions = {
+    // Node answers a bare 408 and closes when the headers are not in by then.
+    headersTimeout: timeouts.headersTimeoutMs,
+    // A backstop only: the doors answer a body that is late with a JSON 408 at
+    // requestTimeoutMs after the headers; this catches a body nobody reads.
+    requestTimeout: timeouts.requestTimeoutMs + timeouts.headersTimeoutMs + 1_000,
+    keepAliveTimeout: timeouts.keepAliveTimeoutMs,
+    // How often Node checks those timeouts (default 30 s, far coarser than a short timeout).
+    connectionsCheckingInterval: Math.max(10, Math.min(1_000, Math.floor(timeouts.headersTimeoutMs / 4))),
+  };
   return new Promise<Server>((resolve, reject) => {
-    const s = serve({ fetch, port, hostname }, () => resolve(s));
+    const s = serve({ fetch, port, hostname, serverOptions }, () => resolve(s));
     s.once('error', reject);
   });
 }

@@ -18,12 +18,25 @@ export async function serveCommand(argv: string[]): Promise<number | undefined> 
   const logger = createLogger(loaded.config.log.level);
   logger.info({ config: loaded.file ?? 'embedded default' }, 'starting authz-sidecar');
   const sidecar = await startSidecar(loaded, logger);
-  const stop = async (signal: string) => {
-    logger.info({ signal }, 'shutting down');
-    await sidecar.close();
-    process.exit(0);
+  // The first signal drains (readyz 503, then up to shutdownGraceMs for in-flight requests); a
+  // second one (SIGTERM or SIGINT) ends the process at once.
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting without waiting for the drain');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down: draining');
+    sidecar.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err: { message: (err as Error).message } }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
   };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
   return undefined;
 }

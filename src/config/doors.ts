@@ -154,6 +154,16 @@ export const AuthzenSchema = z
     /** Cedar type of actions: `action.name` becomes `<actionType>::"<name>"`. Default `Action`. */
     actionType: cedarType.default('Action'),
     /**
+     * A Cedar context key that receives `action.properties` (Cedar actions carry no per-request
+     * attributes), e.g. `action` makes `{"name": "delete", "properties": {"soft": true}}` readable
+     * as `context.action.soft`; a request whose own context has that key is a 400. Default: none
+     * (action properties are ignored).
+     */
+    actionPropertiesKey: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a Cedar identifier')
+      .optional(),
+    /**
      * A store for every AuthZEN request; omit to route by the subject's caller type (routes
      * without an `issuer` or `claim` condition, since a stated subject has neither).
      */

@@ -38,6 +38,11 @@ const DEFAULTS = {
     port: 8181,
     bodyLimitBytes: 1_048_576,
     shutdownGraceMs: 5_000,
+    drainDelayMs: 0,
+    headersTimeoutMs: 10_000,
+    requestTimeoutMs: 30_000,
+    keepAliveTimeoutMs: 5_000,
+    maxInFlight: 1_024,
     batchLimit: 30,
     explainTokenApi: true,
   },
@@ -333,5 +338,15 @@ describe('configFromObject', () => {
       /invalid configuration in the test config:\n- key "server\.port": /,
     );
     expect(configFromObject({}, dir).config).toMatchObject(DEFAULTS);
+  });
+
+  it('refuses a header timeout longer than the request timeout (Node would throw at listen)', () => {
+    expect(() =>
+      configFromObject(
+        { server: { headersTimeoutMs: 2_000, requestTimeoutMs: 1_000 } },
+        dir,
+        'the test config',
+      ),
+    ).toThrow(/key "server\.headersTimeoutMs": must be at most requestTimeoutMs/);
   });
 });

@@ -7,25 +7,60 @@ import { AuthzenSchema, ExtAuthzSchema, GrpcSchema, HttpRoutesSchema } from './d
  * Objects are strict: an unknown key is an error, never silently ignored.
  */
 
-const ServerSchema = z.strictObject({
-  /** Address the HTTP server binds. Default `127.0.0.1`: the sidecar serves its own host. */
-  host: z.string().min(1).default('127.0.0.1'),
-  /** HTTP port. Default 8181; 0 picks a free port. */
-  port: z.number().int().min(0).max(65535).default(8181),
-  /** Largest request body accepted, in bytes; larger bodies answer 413. Default 1 MiB (AVP's limit). */
-  bodyLimitBytes: z.number().int().positive().default(1_048_576),
-  /** Grace period for in-flight requests on SIGTERM, in milliseconds. */
-  shutdownGraceMs: z.number().int().min(0).default(5_000),
-  /** Most items in one `/v1/authorize/batch` request (AVP's BatchIsAuthorized takes 30). */
-  batchLimit: z.number().int().min(1).max(1000).default(30),
-  /**
-   * Whether `explain: true` is honoured on the token API (`/v1/authorize`, `/v1/authorize/batch`).
-   * An explanation shows the policies' conditions and the values they saw; a deployment that does
-   * not want callers to read them sets false (the request is then refused with 400 naming
-   * `explain`). `/v1/is-authorized` (trusted local callers) always explains. Default true.
-   */
-  explainTokenApi: z.boolean().default(true),
-});
+const ServerSchema = z
+  .strictObject({
+    /** Address the HTTP server binds. Default `127.0.0.1`: the sidecar serves its own host. */
+    host: z.string().min(1).default('127.0.0.1'),
+    /** HTTP port. Default 8181; 0 picks a free port. */
+    port: z.number().int().min(0).max(65535).default(8181),
+    /** Largest request body accepted, in bytes; larger bodies answer 413. Default 1 MiB (AVP's limit). */
+    bodyLimitBytes: z.number().int().positive().default(1_048_576),
+    /**
+     * Grace period for in-flight requests on SIGTERM (and `close()`), in milliseconds: HTTP requests
+     * and gRPC calls still running after it are cut off. Default 5000.
+     */
+    shutdownGraceMs: z.number().int().min(0).default(5_000),
+    /**
+     * On SIGTERM, how long the sidecar keeps serving with `/readyz` answering 503 (`draining: true`)
+     * and gRPC health NOT_SERVING before it stops accepting connections, in milliseconds: time for
+     * a load balancer or Kubernetes to take it out of rotation. Default 0 (stop accepting at once;
+     * in Kubernetes a `preStop` sleep does the same job).
+     */
+    drainDelayMs: z.number().int().min(0).max(600_000).default(0),
+    /**
+     * Time to receive a request's headers, in milliseconds. Past it Node answers a bare 408 and
+     * closes the connection (there is no request yet to answer in JSON). Default 10000; at most
+     * `requestTimeoutMs`.
+     */
+    headersTimeoutMs: z.number().int().min(1).max(600_000).default(10_000),
+    /**
+     * Time to receive a whole request body, in milliseconds: a body that trickles or stops short of
+     * its Content-Length answers 408 `request_timeout` (JSON, like every error) and the connection
+     * is closed. Default 30000.
+     */
+    requestTimeoutMs: z.number().int().min(1).max(600_000).default(30_000),
+    /** How long an idle keep-alive connection stays open, in milliseconds. Default 5000 (Node's). */
+    keepAliveTimeoutMs: z.number().int().min(1).max(600_000).default(5_000),
+    /**
+     * Most requests served at once on the HTTP listener; one more answers 503 `overloaded` with
+     * `Retry-After: 1` at once instead of queueing. `/healthz`, `/readyz` and `/metrics` are not
+     * counted and always answer. Default 1024.
+     */
+    maxInFlight: z.number().int().min(1).max(1_000_000).default(1_024),
+    /** Most items in one `/v1/authorize/batch` request (AVP's BatchIsAuthorized takes 30). */
+    batchLimit: z.number().int().min(1).max(1000).default(30),
+    /**
+     * Whether `explain: true` is honoured on the token API (`/v1/authorize`, `/v1/authorize/batch`).
+     * An explanation shows the policies' conditions and the values they saw; a deployment that does
+     * not want callers to read them sets false (the request is then refused with 400 naming
+     * `explain`). `/v1/is-authorized` (trusted local callers) always explains. Default true.
+     */
+    explainTokenApi: z.boolean().default(true),
+  })
+  .refine((s) => s.headersTimeoutMs <= s.requestTimeoutMs, {
+    message: 'must be at most requestTimeoutMs',
+    path: ['headersTimeoutMs'],
+  });
 
 const PoliciesSchema = z.strictObject({
   /** Folder whose sub-folders are local policy stores (one store per folder). Default `policies`. */

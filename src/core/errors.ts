@@ -10,6 +10,9 @@ export const ERROR_CODES = {
   batch_too_large: { status: 400, message: 'The batch has more items than allowed.' },
   entity_conflict: { status: 400, message: 'The request supplies an entity the sidecar derives itself.' },
   body_too_large: { status: 413, message: 'The request body is larger than allowed.' },
+  request_timeout: { status: 408, message: 'The request was not received in time.' },
+  // Load (503)
+  overloaded: { status: 503, message: 'Too many requests in flight; retry shortly.' },
   // Token (401)
   missing_token: { status: 401, message: 'No bearer token was presented.' },
   malformed_token: { status: 401, message: 'The token is not a well-formed JWT.' },

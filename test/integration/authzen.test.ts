@@ -112,7 +112,9 @@ describe('AuthZEN access evaluation (the specification examples)', () => {
       action: { name: 'can_read' },
     });
     expect(res.status).toBe(400);
-    expect(res.json).toMatchObject({ reason: 'invalid_request', fields: [{ path: 'resource' }] });
+    // AuthZEN's error body: no `decision` (a non-empty string would read as true).
+    expect(res.json).toMatchObject({ error: 'invalid_request', fields: [{ path: 'resource' }] });
+    expect(res.json).not.toHaveProperty('decision');
   });
 });
 
@@ -192,13 +194,20 @@ describe('AuthZEN access evaluations', () => {
     expect(res.json.evaluations).toBeUndefined();
   });
 
-  it('an item left without a subject, or an unknown semantic, is a 400', async () => {
+  it('an item left without a subject fails alone (decision false); an unknown semantic is a 400', async () => {
     const hole = await evaluations({
       action: { name: 'read' },
       evaluations: [{ resource: { type: 'document', id: '1' } }],
     });
-    expect(hole.status).toBe(400);
-    expect(hole.json).toMatchObject({ fields: [{ path: 'evaluations.0.subject' }] });
+    expect(hole.status).toBe(200);
+    expect(hole.json).toMatchObject({
+      evaluations: [
+        {
+          decision: false,
+          context: { reason: 'invalid_request', fields: [{ path: 'evaluations.0.subject' }] },
+        },
+      ],
+    });
     const bad = await semantics('whatever');
     expect(bad.status).toBe(400);
   });
@@ -210,7 +219,7 @@ describe('AuthZEN access evaluations', () => {
       evaluations: Array.from({ length: 31 }, (_, i) => ({ resource: { type: 'todo', id: String(i) } })),
     });
     expect(res.status).toBe(400);
-    expect(res.json).toMatchObject({ reason: 'batch_too_large' });
+    expect(res.json).toMatchObject({ error: 'batch_too_large' });
   });
 });
 

@@ -443,3 +443,92 @@ describe('POST /v1/authorize/batch answers as the spec says', () => {
     expect(res.body.reason).toBe('invalid_request');
   });
 });
+
+describe('the AuthZEN door answers as the spec says', () => {
+  const path = '/access/v1/evaluation';
+  const good = {
+    subject: { type: 'Payments::Service', id: 'fraud-svc' },
+    action: { name: 'ScreenPayment' },
+    resource: { type: 'Payments::Payment', id: 'p1' },
+  };
+
+  it('200 with X-Request-ID echoed', async () => {
+    const res = await call(sidecar.url, 'POST', path, good, { 'x-request-id': 'openapi-1' });
+    expectConforms(path, 'post', res, 200);
+    expect(res.headers.get('x-request-id')).toBe('openapi-1');
+  });
+
+  it('400 in AuthZEN error shape (no decision), X-Request-ID echoed', async () => {
+    const res = await call(
+      sidecar.url,
+      'POST',
+      path,
+      { subject: good.subject },
+      { 'x-request-id': 'openapi-2' },
+    );
+    expectConforms(path, 'post', res, 400);
+    expect(res.body).toMatchObject({ error: 'invalid_request' });
+    expect(res.headers.get('x-request-id')).toBe('openapi-2');
+    const batch = await call(sidecar.url, 'POST', '/access/v1/evaluations', '{');
+    expectConforms('/access/v1/evaluations', 'post', batch, 400);
+  });
+
+  it('413 in AuthZEN error shape', async () => {
+    const res = await call(degraded.url, 'POST', path, good);
+    expectConforms(path, 'post', res, 413);
+    expect(res.body).toMatchObject({ error: 'body_too_large' });
+  });
+
+  it('200 evaluations with a failed item', async () => {
+    const res = await call(sidecar.url, 'POST', '/access/v1/evaluations', {
+      ...good,
+      evaluations: [{}, { resource: { type: 'x' } }],
+    });
+    expectConforms('/access/v1/evaluations', 'post', res, 200);
+  });
+});
+
+describe('408 and 503 answer as the spec says', () => {
+  it('408 request_timeout, 503 overloaded with Retry-After, on the HTTP API and the AuthZEN door', async () => {
+    const small = await startTestSidecar({
+      policies: { watch: false },
+      server: { maxInFlight: 1, headersTimeoutMs: 100, requestTimeoutMs: 1_500 },
+    });
+    try {
+      const { port } = new URL(small.url);
+      // A body that never completes: held in flight until the request timeout answers it.
+      const socket = (await import('node:net')).connect(Number(port), '127.0.0.1');
+      let raw = '';
+      socket.on('data', (d: Buffer) => (raw += d.toString()));
+      const closed = new Promise((r) => socket.on('close', r));
+      socket.write(
+        'POST /v1/is-authorized HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{',
+      );
+      // The held request occupies the one slot once a probe is refused.
+      for (let i = 0; (await call(small.url, 'POST', '/v1/is-authorized', {})).status !== 503; i++) {
+        expect(i, 'the held request never took the slot').toBeLessThan(100);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      for (const [path, shape] of [
+        ['/v1/is-authorized', { reason: 'overloaded' }],
+        ['/access/v1/evaluation', { error: 'overloaded' }],
+      ] as const) {
+        const res = await call(small.url, 'POST', path, {});
+        expectConforms(path, 'post', res, 503);
+        expect(res.body).toMatchObject(shape);
+      }
+      await closed;
+      const [head = '', body = ''] = raw.split('\r\n\r\n');
+      const res: Call = {
+        status: Number(head.split(' ')[1]),
+        contentType: /content-type: ([^\r]+)/i.exec(head)?.[1] ?? null,
+        headers: new Headers(),
+        body: JSON.parse(body) as Record<string, unknown>,
+      };
+      expectConforms('/v1/is-authorized', 'post', res, 408);
+      expect(res.body).toMatchObject({ reason: 'request_timeout' });
+    } finally {
+      await small.close();
+    }
+  });
+});

@@ -86,6 +86,7 @@ describe('AuthZEN → DecisionRequest', () => {
 describe('evaluations defaults', () => {
   const subject = { type: 'user', id: 'a' };
   const action = { name: 'read' };
+
   it('fills each item from the top level; the item wins', () => {
     const items = expandEvaluations({
       subject,
@@ -97,23 +98,65 @@ describe('evaluations defaults', () => {
       ],
     });
     expect(items).toEqual([
-      { subject, action, resource: { type: 'doc', id: '1' }, context: { t: 1 } },
-      { subject, action: { name: 'edit' }, resource: { type: 'doc', id: '2' }, context: { t: 2 } },
+      { ok: true, body: { subject, action, resource: { type: 'doc', id: '1' }, context: { t: 1 } } },
+      {
+        ok: true,
+        body: { subject, action: { name: 'edit' }, resource: { type: 'doc', id: '2' }, context: { t: 2 } },
+      },
     ]);
   });
 
-  it('names every hole', () => {
-    try {
-      expandEvaluations({ evaluations: [{ subject }, {}] });
-      expect.unreachable();
-    } catch (err) {
-      expect((err as AuthzError).fields?.map((f) => f.path)).toEqual([
-        'evaluations.0.action',
-        'evaluations.0.resource',
-        'evaluations.1.subject',
-        'evaluations.1.action',
-        'evaluations.1.resource',
-      ]);
-    }
+  it('replaces a default whole: an item subject without properties drops the default ones', () => {
+    const [item] = expandEvaluations({
+      subject: { type: 'user', id: 'bob', properties: { role: 'admin' } },
+      action,
+      resource: { type: 'doc', id: '1' },
+      evaluations: [{ subject: { type: 'user', id: 'alice' } }],
+    });
+    expect(item).toMatchObject({ ok: true, body: { subject: { type: 'user', id: 'alice' } } });
+    expect(item!.ok && item!.body.subject.properties).toBeUndefined();
+  });
+
+  it('fails each incomplete or malformed item alone, naming its holes', () => {
+    const items = expandEvaluations({
+      evaluations: [
+        { subject },
+        {},
+        { subject, action, resource: { type: 'doc', id: '1' } },
+        'x',
+        { subject: 'a' },
+      ],
+    });
+    expect(items.map((i) => i.ok)).toEqual([false, false, true, false, false]);
+    const paths = items.map((i) => (i.ok ? [] : i.error.fields?.map((f) => f.path)));
+    expect(paths[0]).toEqual(['evaluations.0.action', 'evaluations.0.resource']);
+    expect(paths[1]).toEqual(['evaluations.1.subject', 'evaluations.1.action', 'evaluations.1.resource']);
+    expect(paths[4]).toEqual(['evaluations.4.subject']);
+  });
+
+  it('throws for a request without items whose top level is incomplete (a 400)', () => {
+    expect(() => expandEvaluations({ subject, action })).toThrow(AuthzError);
+    expect(() => expandEvaluations({ subject, action, evaluations: [] })).toThrow(/resource/);
+  });
+});
+
+describe('action properties', () => {
+  const body = {
+    subject: { type: 'user', id: 'alice' },
+    action: { name: 'delete', properties: { soft: true } },
+    resource: { type: 'record', id: 'r1' },
+  };
+
+  it('are ignored unless actionPropertiesKey is set', () => {
+    expect(toDecisionRequest(config, body).context).toEqual({});
+  });
+
+  it('become that key of the Cedar context; a context that has the key already is refused', () => {
+    const withKey = AuthzenSchema.parse({ actionPropertiesKey: 'action' });
+    expect(toDecisionRequest(withKey, { ...body, context: { ip: '10.0.0.1' } }).context).toEqual({
+      ip: '10.0.0.1',
+      action: { soft: true },
+    });
+    expect(() => toDecisionRequest(withKey, { ...body, context: { action: 1 } })).toThrow(AuthzError);
   });
 });

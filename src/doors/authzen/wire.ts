@@ -32,22 +32,25 @@ export type EvaluationBody = z.infer<typeof EvaluationBody>;
 export const EVALUATIONS_SEMANTICS = ['execute_all', 'deny_on_first_deny', 'permit_on_first_permit'] as const;
 export type EvaluationsSemantic = (typeof EVALUATIONS_SEMANTICS)[number];
 
-/** Top-level subject/action/resource/context are defaults for each item; an item's own value wins. */
+/** One item of `evaluations`: each key, when present, replaces the top-level default whole. */
+export const EvaluationItem = z.object({
+  subject: SubjectWire.optional(),
+  action: ActionWire.optional(),
+  resource: ResourceWire.optional(),
+  context: ContextWire.optional(),
+});
+export type EvaluationItem = z.infer<typeof EvaluationItem>;
+
+/**
+ * Top-level subject/action/resource/context are defaults for each item; an item's own value wins.
+ * The items are checked one by one (`EvaluationItem`), so that one bad item fails alone.
+ */
 export const EvaluationsBody = z.object({
   subject: SubjectWire.optional(),
   action: ActionWire.optional(),
   resource: ResourceWire.optional(),
   context: ContextWire.optional(),
-  evaluations: z
-    .array(
-      z.object({
-        subject: SubjectWire.optional(),
-        action: ActionWire.optional(),
-        resource: ResourceWire.optional(),
-        context: ContextWire.optional(),
-      }),
-    )
-    .optional(),
+  evaluations: z.array(z.unknown()).optional(),
   options: z.object({ evaluations_semantic: z.enum(EVALUATIONS_SEMANTICS).optional() }).optional(),
 });
 export type EvaluationsBody = z.infer<typeof EvaluationsBody>;

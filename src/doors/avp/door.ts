@@ -26,6 +26,8 @@ export interface AvpDoorDeps {
   /** AVP policy store id → local store name; an unlisted id selects the store of that name. */
   policyStores: Record<string, string>;
   bodyLimitBytes: number;
+  /** Time to receive a request body (`server.requestTimeoutMs`). */
+  bodyTimeoutMs?: number;
   logger?: Logger;
 }
 
@@ -49,7 +51,10 @@ export function createAvpDoorApp(deps: AvpDoorDeps): Hono {
     return c.body(r.body, r.status as 400, r.headers);
   };
 
-  app.use('*', limitBody(deps.bodyLimitBytes));
+  app.use(
+    '*',
+    limitBody(deps.bodyLimitBytes, deps.bodyTimeoutMs !== undefined ? { timeoutMs: deps.bodyTimeoutMs } : {}),
+  );
 
   app.post('/', async (c) => {
     const operation = operationOf(c.req.header('x-amz-target'));
@@ -109,6 +114,11 @@ export function createAvpDoorApp(deps: AvpDoorDeps): Hono {
     // The shared body limit (`limitBody`, `readBodyText`) speaks the sidecar's errors.
     if (err instanceof AuthzError && err.code === 'body_too_large')
       return fail(c, new AwsError('ValidationException', err.message));
+    // A body that never completes: AWS's protocol has no 408 error type; the status says it.
+    if (err instanceof AuthzError && err.code === 'request_timeout') {
+      const r = renderAwsError(new AwsError('ValidationException', err.message));
+      return c.body(r.body, 408, r.headers);
+    }
     deps.logger?.error({ err: { message: err.message, name: err.name } }, 'AVP door request failed');
     return fail(c, new AwsError('InternalServerException', 'Internal error; the request is denied.'));
   });

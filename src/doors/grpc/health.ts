@@ -13,6 +13,8 @@ export interface HealthDeps {
 
 export interface HealthService {
   handlers: grpc.UntypedServiceImplementation;
+  /** Re-checks readiness for every open Watch stream now, without waiting for the next poll. */
+  refresh(): void;
   /** Ends every open Watch stream (on shutdown, so the server can close). */
   close(): void;
 }
@@ -25,7 +27,7 @@ export interface HealthService {
  */
 export function createHealthService(deps: HealthDeps): HealthService {
   const known = new Set(['', ...deps.services]);
-  const watches = new Set<grpc.ServerWritableStream<{ service?: string }, unknown>>();
+  const watches = new Map<grpc.ServerWritableStream<{ service?: string }, unknown>, () => void>();
   const status = (): ServingStatus => (deps.ready() ? 'SERVING' : 'NOT_SERVING');
 
   const handlers: grpc.UntypedServiceImplementation = {
@@ -45,12 +47,13 @@ export function createHealthService(deps: HealthDeps): HealthService {
       }
       let last = status();
       call.write({ status: last });
-      const timer = setInterval(() => {
+      const poll = () => {
         const now = status();
         if (now !== last) call.write({ status: (last = now) });
-      }, deps.pollMs);
+      };
+      const timer = setInterval(poll, deps.pollMs);
       timer.unref();
-      watches.add(call);
+      watches.set(call, poll);
       const stop = () => {
         clearInterval(timer);
         watches.delete(call);
@@ -67,8 +70,11 @@ export function createHealthService(deps: HealthDeps): HealthService {
 
   return {
     handlers,
+    refresh() {
+      for (const poll of watches.values()) poll();
+    },
     close() {
-      for (const call of watches) call.end();
+      for (const call of watches.keys()) call.end();
       watches.clear();
     },
   };

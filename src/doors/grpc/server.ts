@@ -26,6 +26,15 @@ export interface RunningGrpcServer {
   /** `host:port` as a gRPC target. */
   target: string;
   socketPath?: string;
+  /**
+   * Tells health watchers at once that readiness changed (a drain starts: `ready` now answers
+   * false, so Check and Watch say NOT_SERVING while calls are still served).
+   */
+  refreshHealth(): void;
+  /**
+   * Drains: no new calls (tryShutdown), running calls finish for up to `graceMs`, then the rest
+   * are cancelled (forceShutdown).
+   */
   close(graceMs: number): Promise<void>;
 }
 
@@ -63,17 +72,27 @@ export async function startGrpcServer(deps: GrpcServerDeps): Promise<RunningGrpc
       ),
     );
   const host = deps.grpc.host.includes(':') ? `[${deps.grpc.host}]` : deps.grpc.host;
-  const port = await bind(`${host}:${deps.grpc.port}`);
-  if (deps.grpc.socketPath) {
-    removeStaleSocket(deps.grpc.socketPath);
-    await bind(`unix:${deps.grpc.socketPath}`);
+  let port: number;
+  try {
+    port = await bind(`${host}:${deps.grpc.port}`);
+    if (deps.grpc.socketPath) {
+      removeStaleSocket(deps.grpc.socketPath);
+      await bind(`unix:${deps.grpc.socketPath}`);
+    }
+  } catch (err) {
+    // Whatever did bind (the TCP port when the socket fails) is let go.
+    health.close();
+    server.forceShutdown();
+    throw err;
   }
 
   return {
     port,
     target: `${host}:${port}`,
     ...(deps.grpc.socketPath ? { socketPath: deps.grpc.socketPath } : {}),
+    refreshHealth: () => health.refresh(),
     async close(graceMs) {
+      health.refresh();
       health.close();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {

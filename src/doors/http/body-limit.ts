@@ -4,6 +4,8 @@ import { AuthzError } from '../../core/errors.js';
 
 /** Where the middleware leaves the limit for `readBodyText`. */
 const MAX_BYTES = 'authz.maxBodyBytes';
+/** Where the middleware leaves the body timeout and the moment the request arrived. */
+const DEADLINE = 'authz.bodyDeadline';
 
 /**
  * The body size limit of a door. A declared `Content-Length` over the limit is refused here,
@@ -15,18 +17,23 @@ const MAX_BYTES = 'authz.maxBodyBytes';
  * WHATWG Request with a web ReadableStream for every request — measured, that alone was about a
  * fifth of the CPU time of a cached decision. Reading the Node request directly is the fast path.
  */
-export function limitBody(maxBytes: number): MiddlewareHandler {
+export function limitBody(maxBytes: number, options: { timeoutMs?: number } = {}): MiddlewareHandler {
+  const { timeoutMs } = options;
   return async (c, next) => {
     const declared = c.req.header('content-length');
     if (declared !== undefined && Number(declared) > maxBytes) throw tooLargeError(maxBytes);
     c.set(MAX_BYTES as never, maxBytes as never);
+    if (timeoutMs !== undefined) c.set(DEADLINE as never, (Date.now() + timeoutMs) as never);
     await next();
   };
 }
 
 /**
  * The request body as text, at most the door's limit (`limitBody`): a larger body throws
- * `body_too_large` as soon as the limit is passed, without buffering the rest.
+ * `body_too_large` as soon as the limit is passed, without buffering the rest. A body that is not
+ * complete by the door's deadline (`limitBody`'s `timeoutMs` after the request arrived: it
+ * trickles, or stops short of its Content-Length) throws `request_timeout`, and the answer closes
+ * the connection (the rest of the body would otherwise be waited for on it).
  */
 export async function readBodyText(c: Context): Promise<string> {
   const maxBytes = (c.get(MAX_BYTES as never) as number | undefined) ?? Infinity;
@@ -38,10 +45,23 @@ export async function readBodyText(c: Context): Promise<string> {
     return buf.toString('utf8');
   }
   if (incoming.readableEnded) throw new AuthzError('invalid_request', 'The request body was already read.');
+  const deadline = c.get(DEADLINE as never) as number | undefined;
   return new Promise<string>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const timer =
+      deadline === undefined
+        ? undefined
+        : setTimeout(
+            () => {
+              cleanup();
+              c.header('Connection', 'close');
+              reject(new AuthzError('request_timeout', 'The request body was not received in time.'));
+            },
+            Math.max(0, deadline - Date.now()),
+          );
     const cleanup = () => {
+      if (timer) clearTimeout(timer);
       incoming.off('data', onData);
       incoming.off('end', onEnd);
       incoming.off('error', onError);
