@@ -12,7 +12,7 @@ import { createHttpApp } from './doors/http/app.js';
 import { mountMetrics } from './doors/http/metrics.js';
 import { StartupError } from './core/errors.js';
 import { ensureDevKeys } from './identity/dev-issuer.js';
-import { createIdentifier, type CallerCache } from './identity/identifier.js';
+import { createIdentifier } from './identity/identifier.js';
 import type { Caller } from './identity/types.js';
 import {
   createDecisionLog,
@@ -24,7 +24,7 @@ import type { EngineAnswer } from './core/engine.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { createPipeline, type DecisionObserver, type Pipeline } from './pipeline/pipeline.js';
-import { createStoreRegistry, type StoreRegistry, type StoreRegistryOptions } from './engines/registry.js';
+import { createStoreRegistry, type StoreRegistry } from './engines/registry.js';
 import { createHttpRouteTable, createRouter, type HttpRouteTable } from './routing/index.js';
 
 /**
@@ -59,13 +59,6 @@ export interface Sidecar {
   close(): Promise<void>;
 }
 
-export interface SidecarOptions {
-  /** Verified-token cache; by default one built from `cache.tokens` (none when it is disabled). */
-  callerCache?: CallerCache;
-  /** AVP engine hooks and test-only SDK settings (see StoreRegistryOptions). */
-  avp?: Pick<StoreRegistryOptions, 'avpObserver' | 'avpSyncObserver' | 'avpSdk'>;
-}
-
 /** An engine answer without request data, for a log line. */
 function summary(a: EngineAnswer) {
   return a.kind === 'evaluated'
@@ -81,15 +74,11 @@ function summary(a: EngineAnswer) {
  * Wires config → stores → identity and routing → pipeline → doors, and starts listening. Throws
  * StartupError when the config or a store is bad, before anything listens.
  */
-export async function startSidecar(
-  loaded: LoadedConfig,
-  logger: Logger,
-  options: SidecarOptions = {},
-): Promise<Sidecar> {
+export async function startSidecar(loaded: LoadedConfig, logger: Logger): Promise<Sidecar> {
   // Everything opened is closed again, newest first, if the start fails later on.
   const opened: Closer[] = [];
   try {
-    return await wire(loaded, logger, options, opened);
+    return await wire(loaded, logger, opened);
   } catch (err) {
     await closeAll(opened);
     throw err;
@@ -110,12 +99,7 @@ async function closeAll(opened: Closer[]): Promise<void> {
 }
 
 /** startSidecar's wiring; each thing it opens is pushed on `opened`. */
-async function wire(
-  loaded: LoadedConfig,
-  logger: Logger,
-  options: SidecarOptions,
-  opened: Closer[],
-): Promise<Sidecar> {
+async function wire(loaded: LoadedConfig, logger: Logger, opened: Closer[]): Promise<Sidecar> {
   const { config } = loaded;
   const metrics = createMetrics({
     callerTypes: knownCallerTypes(config),
@@ -123,7 +107,6 @@ async function wire(
     stores: { statuses: () => stores.statuses() },
   });
   const stores = createStoreRegistry(loaded, {
-    ...options.avp,
     sliceStats: metrics.slices,
     evaluatorObserver: {
       serving(store, evaluator, reason) {
@@ -145,16 +128,10 @@ async function wire(
       },
     },
     avpObserver: {
-      call: (event) => {
-        options.avp?.avpObserver?.call?.(event);
-        metrics.avp.call?.(event);
-      },
-      decisions: (event) => options.avp?.avpObserver?.decisions?.(event),
-      circuit: (event) => options.avp?.avpObserver?.circuit?.(event),
+      call: (event) => metrics.avp.call?.(event),
     },
     avpSyncObserver: {
       sync: (event) => {
-        options.avp?.avpSyncObserver?.sync?.(event);
         const { result } = event;
         metrics.policyReload(event.store, !result.ok ? 'failure' : result.changed ? 'success' : 'unchanged');
         if (!result.ok)
@@ -207,7 +184,7 @@ async function wire(
       metrics: metrics.cache('tokens', () => tokenCache?.size() ?? 0),
     });
   }
-  const callerCache = options.callerCache ?? tokenCache;
+  const callerCache = tokenCache;
   const identifier = createIdentifier({
     issuers: config.issuers,
     baseDir: loaded.baseDir,

@@ -84,7 +84,6 @@ export const fromAvpUid = (uid: AvpEntityIdentifier): EntityUid => ({
   type: uid.entityType,
   id: uid.entityId,
 });
-export const fromAvpAction = (a: AvpActionIdentifier): EntityUid => ({ type: a.actionType, id: a.actionId });
 
 /** Cedar JSON value → AttributeValue. Throws AvpValueError naming the path of a value Cedar cannot hold. */
 export function toAttributeValue(value: CedarValue, path: string): AvpAttributeValue {

@@ -17,8 +17,6 @@ export interface AvpObserver {
     outcome: AvpCallOutcome;
     durationSeconds: number;
   }): void;
-  /** Decisions answered by this engine, by result. */
-  decisions?(event: { store: string; result: 'evaluated' | 'invalid' | 'failed'; count: number }): void;
   circuit?(event: { store: string; state: CircuitState }): void;
 }
 

@@ -190,12 +190,6 @@ export class AvpStoreEngine implements StoreEngine {
       }),
     );
     for (const a of answers) this.counts.decisions[a.kind]++;
-    if (this.options.observer?.decisions) {
-      for (const result of ['evaluated', 'invalid', 'failed'] as const) {
-        const count = answers.filter((a) => a.kind === result).length;
-        if (count) this.options.observer.decisions({ store: this.name, result, count });
-      }
-    }
     return answers;
   }
 

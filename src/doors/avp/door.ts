@@ -155,7 +155,7 @@ function problemOf(d: Decision, path: string, token?: TokenInput): FieldProblem 
   if (!d.reason) return undefined;
   if (isTokenErrorCode(d.reason))
     return { path: token?.field ?? 'identityToken', message: d.message ?? d.reason };
-  if (d.reason === 'invalid_request' || d.reason === 'entity_conflict' || d.reason === 'invalid_json')
+  if (d.reason === 'invalid_request' || d.reason === 'entity_conflict')
     return { path: path || '(request)', message: d.message ?? d.reason };
   return undefined;
 }

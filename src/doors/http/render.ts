@@ -1,4 +1,3 @@
-import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { AuthzError, ERROR_CODES, type ErrorCode } from '../../core/errors.js';
 import type { Decision } from '../../core/decision.js';
@@ -11,10 +10,6 @@ export function errorBody(code: ErrorCode, message?: string, fields?: AuthzError
     message: message ?? ERROR_CODES[code].message,
     ...(fields ? { fields } : {}),
   };
-}
-
-export function renderError(c: Context, err: AuthzError): Response {
-  return c.json(errorBody(err.code, err.message, err.fields), err.status as ContentfulStatusCode);
 }
 
 /**
