@@ -1,9 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { createDecisionCache, createTokenCache, type DecisionCache, type TokenCache } from './cache/index.js';
-import { resolveFromConfig, type Config, type LoadedConfig } from './config/index.js';
+import { resolveFromConfig, type LoadedConfig } from './config/index.js';
 import { authzenErrors, mountAuthzen } from './doors/authzen/authzen.js';
 import { createAvpDoorApp } from './doors/avp/door.js';
 import { mountExtAuthzHttp } from './doors/ext-authz/http.js';
@@ -26,21 +25,9 @@ import { createMetrics, type Metrics } from './observability/metrics.js';
 import { createPipeline, type DecisionObserver, type Pipeline } from './pipeline/pipeline.js';
 import { createStoreRegistry, type StoreRegistry } from './engines/registry.js';
 import { createHttpRouteTable, createRouter, type HttpRouteTable } from './routing/index.js';
+import { checkRoutes, knownCallerTypes } from './config/cross-checks.js';
+import { closeServer, listen, urlOf, withTimeout, type Server } from './doors/http/listen.js';
 
-/**
- * The caller types that get their own `caller_type` label value: `user`, `service` and every type
- * the config names (issuers' user types and rules, routes). Any other is counted as `other`.
- */
-export function knownCallerTypes(config: Config): string[] {
-  return [
-    ...new Set([
-      'user',
-      'service',
-      ...config.issuers.flatMap((i) => [i.userCallerType, ...i.callerTypeRules.map((r) => r.callerType)]),
-      ...config.routes.flatMap((r) => (r.callerType ? [r.callerType] : [])),
-    ]),
-  ];
-}
 
 export interface Sidecar {
   /** Base URL of the HTTP server, e.g. `http://127.0.0.1:8181`. */
@@ -375,59 +362,6 @@ async function wire(loaded: LoadedConfig, logger: Logger, opened: Closer[]): Pro
   }
 }
 
-type Server = ReturnType<typeof serve>;
-
-/** The timeouts of `server:` that Node's HTTP server enforces itself. */
-type ServerTimeouts = Pick<Config['server'], 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'>;
-
-function listen(
-  fetch: Parameters<typeof serve>[0]['fetch'],
-  hostname: string,
-  port: number,
-  timeouts: ServerTimeouts,
-): Promise<Server> {
-  const serverOptions = {
-    // Node answers a bare 408 and closes when the headers are not in by then.
-    headersTimeout: timeouts.headersTimeoutMs,
-    // A backstop only: the doors answer a body that is late with a JSON 408 at
-    // requestTimeoutMs after the headers; this catches a body nobody reads.
-    requestTimeout: timeouts.requestTimeoutMs + timeouts.headersTimeoutMs + 1_000,
-    keepAliveTimeout: timeouts.keepAliveTimeoutMs,
-    // How often Node checks those timeouts (default 30 s, far coarser than a short timeout).
-    connectionsCheckingInterval: Math.max(10, Math.min(1_000, Math.floor(timeouts.headersTimeoutMs / 4))),
-  };
-  return new Promise<Server>((resolve, reject) => {
-    const s = serve({ fetch, port, hostname, serverOptions }, () => resolve(s));
-    s.once('error', reject);
-  });
-}
-
-function urlOf(host: string, port: number): string {
-  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-}
-
-/** Stops accepting, lets in-flight requests finish for up to `graceMs`, then drops the rest. */
-function closeServer(server: Server, graceMs: number): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const timer = setTimeout(() => {
-      if ('closeAllConnections' in server) server.closeAllConnections();
-      resolve();
-    }, graceMs);
-    server.close(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-    if ('closeIdleConnections' in server) server.closeIdleConnections();
-  });
-}
-
-function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]).finally(
-    () => clearTimeout(timer),
-  );
-}
-
 /** The proxy doors' route table; a bad template stops startup naming its key. */
 function buildRouteTable(loaded: LoadedConfig): HttpRouteTable | undefined {
   if (!loaded.config.httpRoutes) return undefined;
@@ -443,31 +377,4 @@ function buildRouteTable(loaded: LoadedConfig): HttpRouteTable | undefined {
       );
     throw err;
   }
-}
-
-/** A route to a store or issuer that does not exist is a config error, not a silent DENY later. */
-function checkRoutes(loaded: LoadedConfig, stores: StoreRegistry): void {
-  const issuers = new Set(loaded.config.issuers.map((i) => i.name));
-  const problems: string[] = [];
-  loaded.config.routes.forEach((r, i) => {
-    if (r.store !== undefined && !stores.get(r.store))
-      problems.push(`- key "routes.${i}.store": no policy store named "${r.store}"`);
-    if (r.issuer !== undefined && !issuers.has(r.issuer))
-      problems.push(`- key "routes.${i}.issuer": no issuer named "${r.issuer}"`);
-  });
-  const { httpRoutes, authzen } = loaded.config;
-  if (httpRoutes?.store && !stores.get(httpRoutes.store))
-    problems.push(`- key "httpRoutes.store": no policy store named "${httpRoutes.store}"`);
-  if (authzen.store && !stores.get(authzen.store))
-    problems.push(`- key "authzen.store": no policy store named "${authzen.store}"`);
-  const seen = new Set<string>();
-  loaded.config.issuers.forEach((iss, i) => {
-    if (seen.has(iss.issuer))
-      problems.push(`- key "issuers.${i}.issuer": "${iss.issuer}" is configured twice`);
-    seen.add(iss.issuer);
-  });
-  if (problems.length)
-    throw new StartupError(
-      `invalid configuration in ${loaded.file ?? 'the given config'}:\n${problems.join('\n')}`,
-    );
 }
