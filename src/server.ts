@@ -28,7 +28,6 @@ import { createHttpRouteTable, createRouter, type HttpRouteTable } from './routi
 import { checkRoutes, knownCallerTypes } from './config/cross-checks.js';
 import { closeServer, listen, urlOf, withTimeout, type Server } from './doors/http/listen.js';
 
-
 export interface Sidecar {
   /** Base URL of the HTTP server, e.g. `http://127.0.0.1:8181`. */
   url: string;

@@ -2,6 +2,10 @@ import { z } from 'zod';
 import { AuthzenSchema, ExtAuthzSchema, GrpcSchema, HttpRoutesSchema } from './doors.js';
 
 /**
+ * Over 400 lines on purpose: the one validated schema of every config key, each with its
+ * documentation comment (the README's configuration reference follows it); the doors' sections
+ * already live in doors.ts.
+ *
  * The one configuration schema. Every key has a default, so an empty file (or no file) is the
  * embedded default: HTTP on 127.0.0.1:8181 and every folder under `policies/` a local store.
  * Objects are strict: an unknown key is an error, never silently ignored.

@@ -5,80 +5,37 @@ import {
   ListPoliciesCommand,
   ListPolicyTemplatesCommand,
   type VerifiedPermissionsClient,
-  type VerifiedPermissionsClientConfig,
 } from '@aws-sdk/client-verifiedpermissions';
-import type { Entity, EntityUid } from '../cedar/types.js';
+import type { EntityUid } from '../cedar/types.js';
 import type { AvpSyncStoreConfig } from '../config/index.js';
 import { compileMemoryStore } from '../policy/compile-memory.js';
 import { formatProblem, StoreLoadError } from '../policy/problems.js';
-import type { TemplateLink } from '../policy/types.js';
 import { createAvpClient } from './avp-client.js';
 import type { EngineAnswer, EngineRequest, StoreEngine, StoreStatus } from '../core/engine.js';
-import { LocalStoreEngine, type LocalEngineOptions } from './local.js';
-import type { SliceStats } from './slicing/stats.js';
+import { LocalStoreEngine } from './local.js';
+import type {
+  AvpSyncEngineOptions,
+  AvpSyncOperation,
+  PolicyEntry,
+  Snapshot,
+  SyncResult,
+  TemplateEntry,
+} from './avp-sync-types.js';
 
-/** The policy-management reads a sync makes. */
-export type AvpSyncOperation =
-  'ListPolicies' | 'GetPolicy' | 'ListPolicyTemplates' | 'GetPolicyTemplate' | 'GetSchema';
-
-export interface SyncResult {
-  ok: boolean;
-  /** A new version was activated. */
-  changed: boolean;
-  version?: string;
-  error?: string;
-  /** Policies and templates fetched one by one in this sync (only new or changed ones are). */
-  fetched: { policies: number; templates: number };
-  durationSeconds: number;
-}
-
-/** Hooks for metrics and logs. `syncAgeSeconds()` on the engine is meant to be read at scrape time. */
-export interface AvpSyncObserver {
-  sync?(event: { store: string; result: SyncResult }): void;
-}
-
-export interface AvpSyncEngineOptions extends Pick<
-  LocalEngineOptions,
-  'evaluator' | 'verify' | 'evaluatorObserver'
-> {
-  name: string;
-  config: AvpSyncStoreConfig;
-  /** Entities the store always has (the config's `entitiesFile`); AVP stores none. */
-  staticEntities?: Entity[];
-  client?: VerifiedPermissionsClient;
-  /** Test/embedder-only SDK settings such as static credentials; never from config. */
-  sdk?: Partial<VerifiedPermissionsClientConfig>;
-  observer?: AvpSyncObserver;
-  now?: () => number;
-  /** Timeout of one policy-management call, in milliseconds. Default 10 s. */
-  callTimeoutMs?: number;
-  /** Scope slicing of the pulled policies, as for a local store (default: none, every policy evaluated). */
-  slicing?: LocalEngineOptions['slicing'];
-  /** Receives the slicing statistics (policies evaluated per decision, slice cache). */
-  sliceStats?: SliceStats;
-}
-
-type PolicyEntry =
-  | { lastUpdated: string; kind: 'static'; statement: string }
-  | { lastUpdated: string; kind: 'link'; link: TemplateLink };
-
-interface TemplateEntry {
-  lastUpdated: string;
-  statement: string;
-}
-
-interface Snapshot {
-  policies: Map<string, PolicyEntry>;
-  templates: Map<string, TemplateEntry>;
-  schema: string | undefined;
-}
+export type {
+  AvpSyncEngineOptions,
+  AvpSyncObserver,
+  AvpSyncOperation,
+  SyncResult,
+} from './avp-sync-types.js';
 
 const stamp = (d: Date | undefined): string => (d instanceof Date ? d.toISOString() : String(d ?? ''));
 
 /**
  * The `avp-sync` engine: AVP is where policies are managed, this process is where they are
  * evaluated. It pulls the policy store's policies, templates, template-linked policies and schema
- * into the same CompiledStore a local store has and decides with cedar-wasm, so a decision costs
+ * into the same CompiledStore a local store has and decides locally (the native evaluator, or
+ * cedar-wasm), so a decision costs
  * microseconds and no AVP call.
  *
  * Every `refreshSeconds` it lists policies and templates and fetches only those whose
