@@ -1,3 +1,4 @@
+import type { DescribedSchema } from '../cedar/schema/describe.js';
 import type { CedarValue, Entity, EntityUid } from '../cedar/types.js';
 import type { DecisionError, DecisionValue, Explanation } from './decision.js';
 
@@ -99,5 +100,7 @@ export interface StoreEngine {
    * evaluator). Off the decision path: called only when a request asks for it.
    */
   explain?(request: EngineRequest, decision: DecisionValue): Explanation | { unavailable: string };
+  /** The schema as a caller reads it (discovery: actions, entity types), when the engine has one. */
+  describe?(): DescribedSchema | undefined;
   close(): Promise<void>;
 }

@@ -39,6 +39,7 @@ export const ERROR_CODES = {
   engine_unavailable: { status: 200, message: 'The policy engine is unavailable; the request is denied.' },
   internal_error: { status: 500, message: 'Internal error; the request is denied.' },
   not_found: { status: 404, message: 'No such endpoint.' },
+  forbidden: { status: 403, message: 'This endpoint is not available to this caller.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -157,6 +157,10 @@ export class AvpSyncStoreEngine implements StoreEngine {
     };
   }
 
+  describe() {
+    return this.inner.describe();
+  }
+
   servingVersion(): string | undefined {
     return this.stale() ? undefined : this.inner.servingVersion();
   }

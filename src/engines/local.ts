@@ -8,6 +8,7 @@ import type { CompiledStore } from '../policy/types.js';
 import type { SlicingMode } from '../config/schema.js';
 import type { SliceFaults } from '../policy/slicing/entity-graph.js';
 import type { EngineAnswer, EngineRequest, StoreEngine, StoreStatus } from '../core/engine.js';
+import { compileSchema, describeSchema, type DescribedSchema } from '../cedar/schema/index.js';
 import type { DecisionValue, Explanation } from '../core/decision.js';
 import {
   compileNative,
@@ -72,6 +73,8 @@ interface ActiveVersion {
   native?: NativeVersion;
   /** Why this version runs on cedar-wasm although `native` was configured. */
   fallback?: string;
+  /** The schema described for discovery, built on first ask. */
+  described?: DescribedSchema;
 }
 
 /**
@@ -324,6 +327,19 @@ export class LocalStoreEngine implements StoreEngine {
     const policies = ids?.map((id) => active.native!.byId.get(id)!);
     const out = explainNative(active.native, request, decision, policies);
     return 'invalid' in out ? { unavailable: `the request is not valid: ${out.invalid}` } : out;
+  }
+
+  /**
+   * The serving version's schema as a caller reads it (discovery), or undefined when the store has
+   * no schema (or is not loaded).
+   */
+  describe(): DescribedSchema | undefined {
+    const c = this.current;
+    if (!c || c.compiled.schema === undefined) return undefined;
+    c.described ??= describeSchema(
+      (c.native?.schema ?? compileSchema(c.compiled.schema as string | object)).model,
+    );
+    return c.described;
   }
 
   private staticClash(active: ActiveVersion, request: EngineRequest): EngineAnswer | undefined {

@@ -19,3 +19,4 @@ export { compileParser, readEntityUid, type Parser, type ParserEnv } from './par
 export type * from './model.js';
 export { isActionType, typeName } from './model.js';
 export { defaultExtensions } from './default-extensions.js';
+export { describeSchema, type DescribedSchema, type DescribedType } from './describe.js';

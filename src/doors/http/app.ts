@@ -9,6 +9,7 @@ import type { ReadinessCheck } from '../../core/health.js';
 import { mountHealth } from './health.js';
 import { mountAuthorize } from './authorize.js';
 import { mountIsAuthorized } from './is-authorized.js';
+import { mountStores } from './stores.js';
 import { limitInFlight } from './load.js';
 import { httpMetrics } from './metrics.js';
 import { errorBody } from './render.js';
@@ -71,6 +72,7 @@ export function createHttpApp(deps: HttpAppDeps): Hono {
   );
   mountHealth(app, deps.stores, deps.readiness, deps.draining);
   mountIsAuthorized(app, deps.pipeline);
+  mountStores(app, deps.stores);
   mountAuthorize(app, deps.pipeline, deps.batchLimit, deps.explainTokenApi ?? true);
   for (const mount of deps.mounts ?? []) mount(app);
 
