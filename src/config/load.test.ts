@@ -350,3 +350,18 @@ describe('configFromObject', () => {
     ).toThrow(/key "server\.headersTimeoutMs": must be at most requestTimeoutMs/);
   });
 });
+
+describe('unknown keys: did you mean?', () => {
+  it('suggests the nearest known key at the same place, and nothing when none is near', () => {
+    const cases: [unknown, RegExp][] = [
+      [
+        { server: { bodyLimitByte: 10 } },
+        /key "server\.bodyLimitByte": unknown key \(did you mean bodyLimitBytes\?\)/,
+      ],
+      [{ decisonLog: {} }, /key "decisonLog": unknown key \(did you mean decisionLog\?\)/],
+      [{ cache: { decisions: { maxentries: 5 } } }, /did you mean maxEntries\?/],
+      [{ server: { completelyDifferent: 1 } }, /key "server\.completelyDifferent": unknown key$/m],
+    ];
+    for (const [raw, message] of cases) expect(() => configFromObject(raw, '/tmp')).toThrow(message);
+  });
+});

@@ -1,3 +1,4 @@
+import { suggestKey } from './suggest.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -61,7 +62,9 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
 export function configFromObject(raw: unknown, baseDir: string, source = 'the given config'): LoadedConfig {
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new StartupError(`invalid configuration in ${source}:\n${formatIssues(parsed.error.issues)}`);
+    throw new StartupError(
+      `invalid configuration in ${source}:\n${formatIssues(parsed.error.issues, ConfigSchema)}`,
+    );
   }
   return { config: parsed.data, baseDir };
 }
@@ -89,13 +92,17 @@ function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv,
 }
 
 /** One line per problem: `- key "server.port": expected number, received string`. */
-export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
+export function formatIssues(issues: readonly z.core.$ZodIssue[], schema?: z.ZodType): string {
   return issues
     .map((issue) => {
       const where = issue.path.map(String).join('.');
       if (issue.code === 'unrecognized_keys') {
-        const keys = issue.keys.map((k) => (where ? `${where}.${k}` : k));
-        return keys.map((k) => `- key "${k}": unknown key`).join('\n');
+        return issue.keys
+          .map((k) => {
+            const near = schema ? suggestKey(schema, issue.path, k) : undefined;
+            return `- key "${where ? `${where}.${k}` : k}": unknown key${near ? ` (did you mean ${near}?)` : ''}`;
+          })
+          .join('\n');
       }
       return `- key "${where || '(top level)'}": ${issue.message.replace(/^Invalid input: /, '')}`;
     })
