@@ -40,6 +40,7 @@ export const ERROR_CODES = {
   internal_error: { status: 500, message: 'Internal error; the request is denied.' },
   not_found: { status: 404, message: 'No such endpoint.' },
   forbidden: { status: 403, message: 'This endpoint is not available to this caller.' },
+  method_not_allowed: { status: 405, message: 'The endpoint does not take this method.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

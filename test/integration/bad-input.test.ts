@@ -337,10 +337,11 @@ describe('routing errors', () => {
     await expectDeny(await postJson(url(), { ...good(), store: 'constructor' }), 404, 'unknown_store');
   });
 
-  it('another method or path → 404 JSON', async () => {
+  it('another method → 405 with Allow; another path → 404 JSON', async () => {
     const get = await fetch(url());
-    expect(get.status).toBe(404);
-    expect(await get.json()).toMatchObject({ decision: 'DENY', reason: 'not_found' });
+    expect(get.status).toBe(405);
+    expect(get.headers.get('allow')).toBe('POST');
+    expect(await get.json()).toMatchObject({ decision: 'DENY', reason: 'method_not_allowed' });
     await expectDeny(await postJson(`${sidecar.url}/v1/is-authorised`, good()), 404, 'not_found');
   });
 });

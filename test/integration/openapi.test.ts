@@ -284,12 +284,20 @@ describe('unknown endpoints answer the NotFound response', () => {
   it.each([
     ['GET', '/nope'],
     ['POST', '/v1/nope'],
-    ['GET', '/v1/is-authorized'],
   ])('%s %s → 404 not_found', async (method, path) => {
     const res = await call(sidecar.url, method, path, method === 'POST' ? {} : undefined);
     expect(res.status).toBe(404);
     expect(validator.check(notFound, res)).toEqual([]);
     expect(res.body.reason).toBe('not_found');
+  });
+
+  it('a known path with another method → the MethodNotAllowed response', async () => {
+    const res = await call(sidecar.url, 'GET', '/v1/is-authorized');
+    expect(res.status).toBe(405);
+    expect(
+      validator.check(validator.deref({ $ref: '#/components/responses/MethodNotAllowed' }), res),
+    ).toEqual([]);
+    expect(res.body.reason).toBe('method_not_allowed');
   });
 });
 

@@ -1,3 +1,4 @@
+import { authorizationHeader } from '../shared/bearer.js';
 import type { IncomingMessage } from 'node:http';
 import type { Context, Hono } from 'hono';
 import type { ExtAuthzConfig } from '../../config/index.js';
@@ -43,7 +44,7 @@ export function mountExtAuthzHttp(app: Hono, deps: ExtAuthzHttpDeps): void {
     answer(c, {
       method: c.req.header(config.originalMethodHeader),
       target: c.req.header(config.originalUriHeader),
-      authorization: c.req.header('authorization'),
+      authorization: authorizationHeader(c),
     }),
   );
 
@@ -60,7 +61,7 @@ export function mountExtAuthzHttp(app: Hono, deps: ExtAuthzHttpDeps): void {
           : target?.startsWith('/')
             ? target
             : undefined,
-      authorization: c.req.header('authorization'),
+      authorization: authorizationHeader(c),
     });
   };
   app.all(prefix, envoy);

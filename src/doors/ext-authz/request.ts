@@ -1,3 +1,4 @@
+import { bearerFrom } from '../shared/bearer.js';
 import type { DecisionRequest } from '../../core/decision.js';
 import type { HttpRouteTable } from '../../routing/http-routes.js';
 
@@ -9,12 +10,6 @@ export interface CheckInput {
   target: string | undefined;
   /** The original `Authorization` header. */
   authorization: string | undefined;
-}
-
-/** `Bearer <token>` → the token; anything else is no token (the pipeline answers `missing_token`). */
-export function bearerFrom(header: string | undefined): string | undefined {
-  const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-  return match?.[1];
 }
 
 /**

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ExtAuthzSchema } from '../../config/doors.js';
 import type { Decision } from '../../core/decision.js';
 import { checkResponseFrom } from '../grpc/check.js';
-import { bearerFrom, toDecisionRequest } from './request.js';
+import { bearerFrom } from '../shared/bearer.js';
+import { toDecisionRequest } from './request.js';
 import { headerSafe, toVerdict } from './response.js';
 
 const headers = ExtAuthzSchema.parse({}).upstreamHeaders;

@@ -1,3 +1,4 @@
+import { bearerChallenge } from '../shared/bearer.js';
 import { uidKey } from '../../cedar/types.js';
 import type { ExtAuthzConfig } from '../../config/index.js';
 import { isTokenErrorCode } from '../../core/errors.js';
@@ -34,10 +35,7 @@ export function toVerdict(decision: Decision, headers: ExtAuthzConfig['upstreamH
   }
   const responseHeaders: Record<string, string> = { 'content-type': 'application/json' };
   if (decision.reason && isTokenErrorCode(decision.reason)) {
-    responseHeaders['www-authenticate'] =
-      decision.reason === 'missing_token'
-        ? 'Bearer realm="authz-sidecar"'
-        : 'Bearer realm="authz-sidecar", error="invalid_token"';
+    responseHeaders['www-authenticate'] = bearerChallenge(decision.reason);
     return { allow: false, status: 401, upstreamHeaders: {}, responseHeaders, body };
   }
   return { allow: false, status: 403, upstreamHeaders: {}, responseHeaders, body };

@@ -46,6 +46,30 @@ export interface HttpAppDeps {
   recordRequest?: (route: string, method: string, status: number) => void;
 }
 
+/**
+ * The methods each route of the app answers (middleware, mounted for every method, aside), as a
+ * function of a request path: for the 405's `Allow` header. Built once, at the first miss.
+ */
+function methodsByPath(app: Hono): (path: string) => string[] {
+  let table: { pattern: RegExp; method: string }[] | undefined;
+  return (path) => {
+    table ??= app.routes
+      .filter((r) => r.method !== 'ALL')
+      .map((r) => ({
+        method: r.method,
+        pattern: new RegExp(
+          `^${r.path
+            .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+            .replace(/\/:[^/]+/g, '/[^/]+')
+            .replace(/\*/g, '.*')}$`,
+        ),
+      }));
+    const methods = new Set(table.filter((t) => t.pattern.test(path)).map((t) => t.method));
+    if (methods.has('GET')) methods.add('HEAD');
+    return [...methods].sort();
+  };
+}
+
 /** The HTTP server's routes. Doors translate; every decision goes through the one pipeline. */
 export function createHttpApp(deps: HttpAppDeps): Hono {
   const app = new Hono();
@@ -76,7 +100,20 @@ export function createHttpApp(deps: HttpAppDeps): Hono {
   mountAuthorize(app, deps.pipeline, deps.batchLimit, deps.explainTokenApi ?? true);
   for (const mount of deps.mounts ?? []) mount(app);
 
-  app.notFound((c) => renderError(c, 'not_found', `No endpoint ${c.req.method} ${c.req.path}.`));
+  // A known path asked with another method is 405 with the methods it takes, not a 404.
+  const allowed = methodsByPath(app);
+  app.notFound((c) => {
+    const methods = allowed(c.req.path);
+    if (methods.length && !methods.includes(c.req.method)) {
+      c.header('Allow', methods.join(', '));
+      return renderError(
+        c,
+        'method_not_allowed',
+        `${c.req.path} takes ${methods.join(', ')}, not ${c.req.method}.`,
+      );
+    }
+    return renderError(c, 'not_found', `No endpoint ${c.req.method} ${c.req.path}.`);
+  });
   app.onError((err, c) => {
     if (err instanceof AuthzError) return renderError(c, err.code, err.message, err.fields);
     // Fail closed: an unexpected error is a DENY, logged without the request body.

@@ -3,6 +3,7 @@ import { AuthzError, isTokenErrorCode } from '../../core/errors.js';
 import type { Pipeline } from '../../pipeline/pipeline.js';
 import type { Decision, DecisionRequest } from '../../core/decision.js';
 import { decisionBody, statusOf } from './render.js';
+import { authorizationHeader, bearerChallenge, bearerFrom } from '../shared/bearer.js';
 import { checkBody } from '../shared/contract.js';
 import { parseJsonBody } from '../shared/json-body.js';
 import { readBodyText } from './body-limit.js';
@@ -10,9 +11,7 @@ import { toEntities, type AuthorizeBatchBody, type AuthorizeBody, type Authorize
 
 /** The bearer token: the Authorization header wins over a `token` body field. */
 export function bearerToken(c: Context, bodyToken: string | undefined): string | undefined {
-  const header = c.req.header('authorization');
-  const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-  return match?.[1] ?? bodyToken;
+  return bearerFrom(authorizationHeader(c)) ?? bodyToken;
 }
 
 /** One item of the token API → a pipeline request. Inline resource attributes become the resource entity. */
@@ -38,12 +37,7 @@ export function toDecisionRequest(item: AuthorizeItem, token: string | undefined
 
 /** A token failure answers 401 with the RFC 6750 challenge. */
 function tokenFailure(c: Context, d: Decision) {
-  c.header(
-    'WWW-Authenticate',
-    d.reason === 'missing_token'
-      ? 'Bearer realm="authz-sidecar"'
-      : 'Bearer realm="authz-sidecar", error="invalid_token"',
-  );
+  c.header('WWW-Authenticate', bearerChallenge(d.reason));
   return c.json({ decision: 'DENY' as const, reason: d.reason, message: d.message }, 401);
 }
 
