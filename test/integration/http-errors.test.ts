@@ -10,17 +10,23 @@ beforeAll(async () => {
 });
 afterAll(async () => sidecar?.close());
 
-function send(method: string, path: string, headers: http.OutgoingHttpHeaders, body?: string) {
+/** Node sends an array value as that many header lines (the way to send a header twice). */
+type Headers = Record<string, string | string[]>;
+
+function send(method: string, path: string, headers: Headers, body?: string) {
   const { hostname, port } = new URL(sidecar.url);
   return new Promise<{ status: number; headers: http.IncomingHttpHeaders; json: Record<string, unknown> }>(
     (resolve, reject) => {
-      const req = http.request({ host: hostname, port, method, path, headers }, (res) => {
-        let text = '';
-        res.on('data', (d: Buffer) => (text += d));
-        res.on('end', () =>
-          resolve({ status: res.statusCode!, headers: res.headers, json: JSON.parse(text || '{}') }),
-        );
-      });
+      const req = http.request(
+        { host: hostname, port, method, path, headers: headers as http.OutgoingHttpHeaders },
+        (res) => {
+          let text = '';
+          res.on('data', (d: Buffer) => (text += d));
+          res.on('end', () =>
+            resolve({ status: res.statusCode!, headers: res.headers, json: JSON.parse(text || '{}') }),
+          );
+        },
+      );
       req.on('error', reject);
       req.end(body);
     },
