@@ -30,6 +30,10 @@ export const ERROR_CODES = {
   unknown_store: { status: 404, message: 'No policy store has that name.' },
   no_store: { status: 200, message: 'No policy store is routed for this caller.' },
   no_route: { status: 200, message: 'No route of the HTTP route table matches this request.' },
+  missing_claim: {
+    status: 200,
+    message: 'The token lacks a claim the policy store needs; the request is denied.',
+  },
   // Engine
   enrichment_failed: {
     status: 200,

@@ -70,13 +70,17 @@ export function toCaller({ issuer, claims }: VerifiedToken): Caller {
     type: config.entityTypes.group,
     id: config.groupIdFormat === 'prefixed' ? `${prefix}|${group}` : group,
   }));
+  const attrs = mapClaims(claims, config.attributes);
+  // Mapped claims the token lacks (or carries in a form the mapping cannot convert): if the
+  // store's schema requires one, the decision is a DENY naming the claim, not a 400 blaming the
+  // request (see the pipeline).
+  const missingClaims = Object.entries(config.attributes)
+    .map(([claim, target]) => ({ claim, attribute: typeof target === 'string' ? target : target.attribute }))
+    .filter(({ attribute }) => !Object.hasOwn(attrs, attribute));
   return {
     ...base,
-    principal: {
-      uid: { type: config.entityTypes.user, id },
-      attrs: mapClaims(claims, config.attributes),
-      parents,
-    },
+    principal: { uid: { type: config.entityTypes.user, id }, attrs, parents },
+    ...(missingClaims.length ? { missingClaims } : {}),
   };
 }
 

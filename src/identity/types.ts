@@ -25,6 +25,8 @@ export interface Caller {
   claims: Record<string, unknown>;
   /** Token expiry, seconds since the epoch. */
   expiresAt?: number;
+  /** Claims the issuer's attribute mapping names that the token lacks, with the attribute each fills. */
+  missingClaims?: { claim: string; attribute: string }[];
 }
 
 /** Verifies a bearer token. Throws AuthzError with a token error code when it cannot. */

@@ -65,6 +65,8 @@ interface Resolved {
   lookup?: CacheLookup;
   /** The request asked for an explanation. */
   explain?: boolean;
+  /** Mapped claims the verified token lacks (token callers). */
+  missingClaims?: { claim: string; attribute: string }[];
 }
 
 type Memo = Map<string | undefined, Promise<Caller>>;
@@ -81,6 +83,11 @@ function callerId(caller: Caller): number {
   let id = callerIds.get(caller);
   if (id === undefined) callerIds.set(caller, (id = ++nextCallerId));
   return id;
+}
+
+/** Whether an engine's message names an attribute (as a word, not inside another name). */
+function mentions(message: string, attribute: string): boolean {
+  return new RegExp(`(^|[^\\w])${attribute.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}([^\\w]|$)`).test(message);
 }
 
 /**
@@ -132,6 +139,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     let storeName = request.store;
     let tokenUse: 'identity' | 'access' | undefined;
     let rawKey: string | undefined;
+    let missingClaims: Resolved['missingClaims'];
     if (request.subject.kind === 'token') {
       let caller: Caller;
       try {
@@ -142,6 +150,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       }
       principal = caller.principal.uid;
       callerType = caller.type;
+      missingClaims = caller.missingClaims;
       tokenUse = caller.claims.token_use === 'id' ? 'identity' : 'access';
       // The principal and its groups come only from the verified token, never from the body.
       const forged = request.entities.find(
@@ -221,6 +230,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       rawKey = undefined;
     }
     const resolved: Resolved = { store, principal, engineRequest };
+    if (missingClaims) resolved.missingClaims = missingClaims;
     if (callerType) resolved.callerType = callerType;
     // Stage 3: the cache. A hit becomes a Decision of its own (fresh id, `cached: true`).
     // An explanation is made afresh: never served from the cache, never stored in it.
@@ -291,13 +301,24 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
             : { unavailable: `the ${r.store.engine} engine cannot explain its decisions` };
         return decision;
       }
-      case 'invalid':
+      case 'invalid': {
+        // The principal the token built lacks a required attribute because the token lacks its
+        // claim: that is the token's shortcoming, not the request's (a DENY naming the claim).
+        const claim = r.missingClaims?.find((m) => mentions(answer.message, m.attribute));
+        if (claim)
+          return deny('missing_claim', {
+            ...who(r),
+            ...idOf(r),
+            storeVersion: answer.storeVersion,
+            message: `The token has no ${claim.claim} claim, which the store needs as the principal's ${claim.attribute} (${answer.message}).`,
+          });
         return deny('invalid_request', {
           ...who(r),
           ...idOf(r),
           storeVersion: answer.storeVersion,
           message: answer.message,
         });
+      }
     }
   }
 
