@@ -42,7 +42,7 @@ COPY --from=build /app/openapi.yaml ./
 
 # Listen address: the image deliberately does NOT set AUTHZ_HOST, so the sidecar keeps its
 # default 127.0.0.1.
-# - In a pod, containers share one network namespace: the app (and Envoy, later) reach the
+# - In a pod, containers share one network namespace: the app (and Envoy or nginx in front of it) reach the
 #   sidecar on 127.0.0.1 already. Binding 0.0.0.0 would add reach from every other pod in the
 #   cluster, and /v1/is-authorized trusts the principal its caller states, so any pod could ask
 #   policy questions as anyone.
