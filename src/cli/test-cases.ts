@@ -1,9 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { isNode, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { StartupError } from '../core/errors.js';
-import { formatIssues } from '../config/load.js';
 import { EntityUidWire, EntityWire, ContextWire } from '../cedar/wire.js';
 import type { EngineAnswer, StoreEngine } from '../core/engine.js';
 
@@ -38,15 +37,27 @@ export const TEST_FILE = 'tests.yaml';
 export function readTestSuite(storeDir: string): TestSuite | undefined {
   const file = path.join(storeDir, TEST_FILE);
   if (!existsSync(file)) return undefined;
-  let raw: unknown;
-  try {
-    raw = parseYaml(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new StartupError(`${file}: invalid YAML: ${(err as Error).message}`);
-  }
+  const lines = new LineCounter();
+  const doc = parseDocument(readFileSync(file, 'utf8'), { lineCounter: lines });
+  if (doc.errors.length) throw new StartupError(`${file}: invalid YAML: ${doc.errors[0]!.message}`);
+  const raw = doc.toJS() as unknown;
   const parsed = TestSuite.safeParse(raw);
-  if (!parsed.success)
-    throw new StartupError(`${file}: invalid test suite:\n${formatIssues(parsed.error.issues)}`);
+  if (!parsed.success) {
+    // Each problem with its line, and the case it is in by name: "cases.3.expect" says little.
+    const problems = parsed.error.issues.map((issue) => {
+      const where = issue.path.map(String).join('.') || '(top level)';
+      let node: unknown;
+      for (let n = issue.path.length; n > 0 && !isNode(node); n--) node = doc.getIn(issue.path.slice(0, n), true);
+      const offset = isNode(node) ? node.range?.[0] : undefined;
+      const line = offset !== undefined ? `line ${lines.linePos(offset).line}: ` : '';
+      const caseIndex = issue.path[0] === 'cases' && typeof issue.path[1] === 'number' ? issue.path[1] : undefined;
+      const name = caseIndex !== undefined ? (raw as { cases?: { name?: unknown }[] }).cases?.[caseIndex]?.name : undefined;
+      const inCase = typeof name === 'string' ? `case "${name}": ` : '';
+      const message = issue.code === 'unrecognized_keys' ? `unknown key ${issue.keys.join(', ')}` : issue.message;
+      return `- ${line}${inCase}${where}: ${message.replace(/^Invalid input: /, '')}`;
+    });
+    throw new StartupError(`${file}: invalid test suite:\n${problems.join('\n')}`);
+  }
   return parsed.data;
 }
 

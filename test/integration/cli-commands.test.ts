@@ -179,3 +179,29 @@ describe('errors a newcomer hits', () => {
     );
   });
 });
+
+describe('tests.yaml errors', () => {
+  it('name the line and the case', async () => {
+    const store = path.join(temp.dir, 'suite');
+    mkdirSync(store);
+    writeFileSync(path.join(store, 'p.cedar'), 'permit (principal, action, resource);\n');
+    writeFileSync(
+      path.join(store, 'tests.yaml'),
+      `cases:
+  - name: first case
+    principal: { type: User, id: a }
+    action: { type: Action, id: read }
+    resource: { type: Doc, id: d }
+    expect: ALLOW
+  - name: the broken one
+    principal: { type: User, id: a }
+    action: { type: Action, id: read }
+    resource: { type: Doc, id: d }
+    expect: MAYBE
+`,
+    );
+    const res = await cli(['test', store]);
+    expect(res.code).toBe(1);
+    expect(res.stdout).toMatch(/line 11: case "the broken one": cases\.1\.expect: /);
+  });
+});
