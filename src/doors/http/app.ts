@@ -72,6 +72,8 @@ function methodsByPath(app: Hono): (path: string) => string[] {
 
 /** The HTTP server's routes. Doors translate; every decision goes through the one pipeline. */
 export function createHttpApp(deps: HttpAppDeps): Hono {
+  // The request validators are compiled from openapi.yaml now, not on the first request.
+  compileContract();
   const app = new Hono();
   // First, so that it sees the final status of everything after it, 413s included.
   const renderError = (c: Context, code: ErrorCode, message?: string, fields?: FieldProblem[]) => {
