@@ -1,3 +1,4 @@
+import { compileContract } from '../shared/contract.js';
 import { Hono, type Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { AuthzError, ERROR_CODES, type ErrorCode, type FieldProblem } from '../../core/errors.js';
