@@ -20,7 +20,8 @@ export type AvpCallOutcome =
   | 'network'
   | 'malformed'
   | 'client_error'
-  | 'circuit_open';
+  | 'circuit_open'
+  | 'cancelled';
 
 export const AVP_CALL_OUTCOMES: readonly AvpCallOutcome[] = [
   'ok',
@@ -32,6 +33,7 @@ export const AVP_CALL_OUTCOMES: readonly AvpCallOutcome[] = [
   'malformed',
   'client_error',
   'circuit_open',
+  'cancelled',
 ];
 
 export const RETRYABLE = new Set<AvpCallOutcome>(['throttled', 'server_error', 'network']);
@@ -42,9 +44,8 @@ export const UNAVAILABLE = new Set<AvpCallOutcome>([
   'timeout',
   'network',
   'circuit_open',
+  'cancelled',
 ]);
-
-/** Hooks for metrics (the lead wires prom-client here). Label values are all bounded. */
 
 export class MalformedResponse extends Error {}
 

@@ -47,13 +47,19 @@ export function readTestSuite(storeDir: string): TestSuite | undefined {
     const problems = parsed.error.issues.map((issue) => {
       const where = issue.path.map(String).join('.') || '(top level)';
       let node: unknown;
-      for (let n = issue.path.length; n > 0 && !isNode(node); n--) node = doc.getIn(issue.path.slice(0, n), true);
+      for (let n = issue.path.length; n > 0 && !isNode(node); n--)
+        node = doc.getIn(issue.path.slice(0, n), true);
       const offset = isNode(node) ? node.range?.[0] : undefined;
       const line = offset !== undefined ? `line ${lines.linePos(offset).line}: ` : '';
-      const caseIndex = issue.path[0] === 'cases' && typeof issue.path[1] === 'number' ? issue.path[1] : undefined;
-      const name = caseIndex !== undefined ? (raw as { cases?: { name?: unknown }[] }).cases?.[caseIndex]?.name : undefined;
+      const caseIndex =
+        issue.path[0] === 'cases' && typeof issue.path[1] === 'number' ? issue.path[1] : undefined;
+      const name =
+        caseIndex !== undefined
+          ? (raw as { cases?: { name?: unknown }[] }).cases?.[caseIndex]?.name
+          : undefined;
       const inCase = typeof name === 'string' ? `case "${name}": ` : '';
-      const message = issue.code === 'unrecognized_keys' ? `unknown key ${issue.keys.join(', ')}` : issue.message;
+      const message =
+        issue.code === 'unrecognized_keys' ? `unknown key ${issue.keys.join(', ')}` : issue.message;
       return `- ${line}${inCase}${where}: ${message.replace(/^Invalid input: /, '')}`;
     });
     throw new StartupError(`${file}: invalid test suite:\n${problems.join('\n')}`);

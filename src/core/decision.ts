@@ -39,6 +39,10 @@ export interface DecisionRequest {
   raw?: { door: string; text: string };
   /** Asks for an explanation: the decision is then made afresh (never from or into the cache). */
   explain?: boolean;
+  /** Aborted when the caller goes away (the door's connection closed before the answer). */
+  signal?: AbortSignal;
+  /** When the caller stops waiting (ms since the epoch), e.g. from a proxy's timeout header. */
+  deadline?: number;
 }
 
 export type DecisionValue = 'ALLOW' | 'DENY';

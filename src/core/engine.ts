@@ -19,6 +19,10 @@ export interface EngineRequest {
   token?: EngineToken;
   /** The id the decision will carry, so an engine's later reports (a verification mismatch) can name it. */
   decisionId?: string;
+  /** Aborted when the caller went away: an engine stops paying for remote calls made for it. */
+  signal?: AbortSignal;
+  /** When the caller stops waiting (ms since the epoch, Date.now's clock), if it said. */
+  deadline?: number;
 }
 
 /** A verified bearer token handed to an engine that maps tokens itself. */

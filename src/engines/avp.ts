@@ -170,7 +170,10 @@ export class AvpStoreEngine implements StoreEngine {
   }
 
   async decide(requests: EngineRequest[]): Promise<EngineAnswer[]> {
-    const deadline = this.now() + this.config.timeBudgetMs;
+    // The budget, or sooner when every caller said it stops waiting earlier.
+    let deadline = this.now() + this.config.timeBudgetMs;
+    if (requests.length && requests.every((r) => r.deadline !== undefined))
+      deadline = Math.min(deadline, Math.max(...requests.map((r) => r.deadline!)));
     const answers: EngineAnswer[] = new Array(requests.length);
     const prepared: Prepared[] = [];
     requests.forEach((request, index) => {
@@ -318,7 +321,11 @@ export class AvpStoreEngine implements StoreEngine {
 
   private async run(group: Prepared[], plan: CallPlan, deadline: number): Promise<EngineAnswer[]> {
     const { operation, send } = this.command(group, plan);
+    // A call made for callers that have all gone away is abandoned (not retried, not waited for).
+    const signal = group[0]!.request.signal;
+    const cancel = signal && group.every((p) => p.request.signal === signal) ? signal : undefined;
     const sent = await callResiliently({
+      ...(cancel ? { cancel } : {}),
       retries: this.config.retries,
       deadline,
       budgetMs: this.config.timeBudgetMs,

@@ -93,6 +93,9 @@ export function sleep(ms: number): Promise<void> {
 /** Why a budget timer ended a call. */
 export class BudgetExpired extends Error {}
 
+/** Why a call was abandoned: its caller went away. */
+class CallCancelled extends Error {}
+
 export interface ResilientCall<T> {
   /** Retries after the first attempt, within the budget. */
   retries: number;
@@ -114,6 +117,8 @@ export interface ResilientCall<T> {
   answered: (outcome: string) => boolean;
   /** Told about every attempt and circuit refusal: its outcome and when it started (0 when never sent). */
   onAttempt?: (outcome: string, startedMs: number, attempt: number) => void;
+  /** Aborted when nobody waits for the answer any more: the attempt is aborted, no retry follows. */
+  cancel?: AbortSignal;
 }
 
 export type ResilientResult<T> =
@@ -129,6 +134,7 @@ export type ResilientResult<T> =
 export async function callResiliently<T>(c: ResilientCall<T>): Promise<ResilientResult<T>> {
   let last = { outcome: 'timeout', message: 'no time left' };
   for (let attempt = 0; attempt <= c.retries; attempt++) {
+    if (c.cancel?.aborted) return { kind: 'failed', outcome: 'cancelled', message: 'the caller went away' };
     const remaining = c.deadline - c.now();
     if (remaining <= 0) {
       last = { outcome: 'timeout', message: `time budget of ${c.budgetMs} ms used up` };
@@ -141,11 +147,17 @@ export async function callResiliently<T>(c: ResilientCall<T>): Promise<Resilient
     const started = performance.now();
     const abort = new AbortController();
     let timer: NodeJS.Timeout | undefined;
+    let onCancel: (() => void) | undefined;
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         abort.abort();
         reject(new BudgetExpired());
       }, remaining);
+      onCancel = () => {
+        abort.abort();
+        reject(new CallCancelled());
+      };
+      c.cancel?.addEventListener('abort', onCancel, { once: true });
     });
     let failure: { outcome: string; message: string };
     try {
@@ -156,11 +168,20 @@ export async function callResiliently<T>(c: ResilientCall<T>): Promise<Resilient
       c.onAttempt?.('ok', started, attempt);
       return { kind: 'ok', value };
     } catch (err) {
-      failure = c.classify(err, abort.signal.aborted);
+      failure =
+        err instanceof CallCancelled
+          ? { outcome: 'cancelled', message: 'the caller went away' }
+          : c.classify(err, abort.signal.aborted);
     } finally {
       clearTimeout(timer);
+      if (onCancel) c.cancel?.removeEventListener('abort', onCancel);
     }
     c.onAttempt?.(failure.outcome, started, attempt);
+    // Not the backend's fault: the breaker neither opens nor closes for it.
+    if (failure.outcome === 'cancelled') {
+      c.breaker.release();
+      return { kind: 'failed', ...failure };
+    }
     if (c.answered(failure.outcome)) {
       c.breaker.success();
       return { kind: 'answered', ...failure };

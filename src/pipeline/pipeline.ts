@@ -216,6 +216,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       context,
       entities,
     };
+    if (request.signal) engineRequest.signal = request.signal;
+    if (request.deadline !== undefined) engineRequest.deadline = request.deadline;
     // An engine that maps tokens itself (AVP with-token) gets the verified token and the request
     // as the door sent it; no other engine ever sees a token.
     if (store.wantsToken && request.subject.kind === 'token' && request.subject.token && tokenUse) {

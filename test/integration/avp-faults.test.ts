@@ -236,3 +236,29 @@ describe('the avp engine fails closed', () => {
     expect(seen).toEqual(['IsAuthorized:throttled', 'IsAuthorized:ok', 'BatchIsAuthorized:ok']);
   });
 });
+
+describe('cancellation: a caller that goes away stops the AVP calls made for it', () => {
+  it('an aborted signal abandons the call at once, without retries, and answers DENY', async () => {
+    const outcomes: string[] = [];
+    const e = engine({ timeBudgetMs: 5_000, retries: 3 }, { call: (ev) => outcomes.push(ev.outcome) });
+    peer.faults.delayMs = 2_000;
+    const controller = new AbortController();
+    const started = Date.now();
+    const pending = e.decide([{ ...allowed(), signal: controller.signal }]);
+    setTimeout(() => controller.abort(), 100);
+    const [answer] = await pending;
+    expect(Date.now() - started).toBeLessThan(100 + SLACK_MS + 500);
+    expect(answer).toMatchObject({ kind: 'failed', reason: 'engine_unavailable' });
+    expect(outcomes).toEqual(['cancelled']);
+    expect(sent(e).IsAuthorized).toBe(1);
+  });
+
+  it('a deadline sooner than the budget (a proxy’s own timeout) ends the call then', async () => {
+    const e = engine({ timeBudgetMs: 5_000, retries: 0 });
+    peer.faults.delayMs = 2_000;
+    const started = Date.now();
+    const [answer] = await e.decide([{ ...allowed(), deadline: Date.now() + 200 }]);
+    expect(Date.now() - started).toBeLessThan(200 + SLACK_MS + 500);
+    expect(answer).toMatchObject({ kind: 'failed', reason: 'engine_unavailable' });
+  });
+});

@@ -1,3 +1,4 @@
+import { callerGone, proxyDeadline } from '../shared/cancel.js';
 import { authorizationHeader } from '../shared/bearer.js';
 import type { IncomingMessage } from 'node:http';
 import type { Context, Hono } from 'hono';
@@ -34,7 +35,12 @@ export function mountExtAuthzHttp(app: Hono, deps: ExtAuthzHttpDeps): void {
   const { pipeline, routes, config } = deps;
 
   const answer = async (c: Context, input: CheckInput) => {
-    const decision = await pipeline.decide(toDecisionRequest(routes, input));
+    const request = toDecisionRequest(routes, input);
+    const signal = callerGone(c);
+    if (signal) request.signal = signal;
+    const deadline = proxyDeadline(c);
+    if (deadline !== undefined) request.deadline = deadline;
+    const decision = await pipeline.decide(request);
     const verdict = toVerdict(decision, config.upstreamHeaders);
     const headers = verdict.allow ? verdict.upstreamHeaders : verdict.responseHeaders;
     return c.body(verdict.body, verdict.status, { ...headers, 'content-type': 'application/json' });

@@ -75,8 +75,17 @@ export interface CheckDeps {
 /** `envoy.service.auth.v3.Authorization/Check`: request → pipeline → response, failing closed. */
 export function checkHandler(deps: CheckDeps): grpc.handleUnaryCall<CheckRequestWire, unknown> {
   return (call, callback) => {
+    const request = toDecisionRequest(deps.routes, checkInputFrom(call.request));
+    // Envoy's own timeout for the check is the call's deadline; a cancelled call (Envoy gave up)
+    // aborts what a remote engine is doing for it.
+    const deadline = call.getDeadline();
+    const ms = deadline instanceof Date ? deadline.getTime() : deadline;
+    if (Number.isFinite(ms)) request.deadline = ms;
+    const controller = new AbortController();
+    call.once('cancelled', () => controller.abort());
+    request.signal = controller.signal;
     deps.pipeline
-      .decide(toDecisionRequest(deps.routes, checkInputFrom(call.request)))
+      .decide(request)
       .then((decision) => callback(null, checkResponseFrom(toVerdict(decision, deps.config.upstreamHeaders))))
       .catch((err: unknown) => {
         deps.onError?.(err);

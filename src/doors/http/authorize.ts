@@ -4,6 +4,7 @@ import type { Pipeline } from '../../pipeline/pipeline.js';
 import type { Decision, DecisionRequest } from '../../core/decision.js';
 import { decisionBody, statusOf } from './render.js';
 import { authorizationHeader, bearerChallenge, bearerFrom } from '../shared/bearer.js';
+import { callerGone } from '../shared/cancel.js';
 import { checkBody } from '../shared/contract.js';
 import { parseJsonBody } from '../shared/json-body.js';
 import { readBodyText } from './body-limit.js';
@@ -65,6 +66,8 @@ export function mountAuthorize(
     const request = toDecisionRequest(body, bearerToken(c, body.token));
     // Built from the body and the caller alone: a byte-identical repeat is the same question.
     request.raw = { door: 'authorize', text };
+    const signal = callerGone(c);
+    if (signal) request.signal = signal;
     if (body.explain) {
       if (!explainAllowed) throw explainRefused();
       request.explain = true;
@@ -93,10 +96,12 @@ export function mountAuthorize(
     }
     const token = bearerToken(c, body.token);
     if (body.explain && !explainAllowed) throw explainRefused();
+    const signal = callerGone(c);
     const decisions = await pipeline.decideBatch(
       body.items.map((item) => ({
         ...toDecisionRequest(item, token),
         ...(body.explain ? { explain: true } : {}),
+        ...(signal ? { signal } : {}),
       })),
     );
     const tokenDenied = decisions.find((d) => d.reason && isTokenErrorCode(d.reason));

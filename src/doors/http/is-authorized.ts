@@ -1,5 +1,6 @@
-import type { Hono } from 'hono';
+import type { Context, Hono } from 'hono';
 import type { Pipeline } from '../../pipeline/pipeline.js';
+import { callerGone } from '../shared/cancel.js';
 import { checkBody } from '../shared/contract.js';
 import { parseJsonBody } from '../shared/json-body.js';
 import { readBodyText } from './body-limit.js';
@@ -10,6 +11,11 @@ import { toEntities, type IsAuthorizedBody } from './wire.js';
  * `POST /v1/is-authorized`: an explicit principal, for trusted local callers and for testing
  * policies. The caller states the principal and its entities; nothing is verified.
  */
+const signalOf = (c: Context) => {
+  const signal = callerGone(c);
+  return signal ? { signal } : {};
+};
+
 export function mountIsAuthorized(app: Hono, pipeline: Pipeline): void {
   app.post('/v1/is-authorized', async (c) => {
     const text = await readBodyText(c);
@@ -23,6 +29,7 @@ export function mountIsAuthorized(app: Hono, pipeline: Pipeline): void {
       entities: toEntities(body.entities),
       raw: { door: 'is-authorized', text },
       ...(body.explain ? { explain: true } : {}),
+      ...signalOf(c),
     });
     return c.json(decisionBody(decision), statusOf(decision));
   });
