@@ -42,4 +42,5 @@ for (let run = 1; run <= Number(values.runs); run++) {
     `run ${run}: read ${read}, cedar-wasm compile+validate ${cedar}, native compile ${native}; whole load ${ms(t)}`,
   );
 }
+console.log('```');
 fs.rmSync(dir, { recursive: true, force: true });
