@@ -39,8 +39,12 @@ export interface DecisionRequest {
   raw?: { door: string; text: string };
   /** Asks for an explanation: the decision is then made afresh (never from or into the cache). */
   explain?: boolean;
-  /** Aborted when the caller goes away (the door's connection closed before the answer). */
-  signal?: AbortSignal;
+  /**
+   * Aborted when the caller goes away (the door's connection closed before the answer). A door may
+   * give a function that makes the signal instead: the pipeline calls it only for an engine that
+   * makes remote calls (an AbortController per request cost ~3% of a cached decision's CPU).
+   */
+  signal?: AbortSignal | (() => AbortSignal | undefined);
   /** When the caller stops waiting (ms since the epoch), e.g. from a proxy's timeout header. */
   deadline?: number;
 }

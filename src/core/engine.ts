@@ -85,6 +85,8 @@ export interface StoreEngine {
    * pipeline still verifies and routes the token, then fills `EngineRequest.token`.
    */
   readonly wantsToken?: boolean;
+  /** True when the engine makes remote calls per decision: it is given the caller's abort signal. */
+  readonly remote?: boolean;
   /** Async start (a first sync); the registry awaits it before the sidecar listens. */
   start?(): Promise<void>;
   /**

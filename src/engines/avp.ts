@@ -70,6 +70,7 @@ export function parseErrorDescription(description: string): DecisionError {
  *   request does not take its neighbours down with it.
  */
 export class AvpStoreEngine implements StoreEngine {
+  readonly remote = true;
   readonly engine = 'avp';
   readonly wantsToken: boolean;
   private readonly client: VerifiedPermissionsClient;

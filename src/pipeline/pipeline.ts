@@ -216,7 +216,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       context,
       entities,
     };
-    if (request.signal) engineRequest.signal = request.signal;
+    if (request.signal && store.remote) {
+      const signal = typeof request.signal === 'function' ? request.signal() : request.signal;
+      if (signal) engineRequest.signal = signal;
+    }
     if (request.deadline !== undefined) engineRequest.deadline = request.deadline;
     // An engine that maps tokens itself (AVP with-token) gets the verified token and the request
     // as the door sent it; no other engine ever sees a token.

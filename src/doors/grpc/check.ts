@@ -81,9 +81,15 @@ export function checkHandler(deps: CheckDeps): grpc.handleUnaryCall<CheckRequest
     const deadline = call.getDeadline();
     const ms = deadline instanceof Date ? deadline.getTime() : deadline;
     if (Number.isFinite(ms)) request.deadline = ms;
-    const controller = new AbortController();
-    call.once('cancelled', () => controller.abort());
-    request.signal = controller.signal;
+    let controller: AbortController | undefined;
+    request.signal = () => {
+      if (!controller) {
+        controller = new AbortController();
+        if (call.cancelled) controller.abort();
+        else call.once('cancelled', () => controller!.abort());
+      }
+      return controller.signal;
+    };
     deps.pipeline
       .decide(request)
       .then((decision) => callback(null, checkResponseFrom(toVerdict(decision, deps.config.upstreamHeaders))))

@@ -2,18 +2,27 @@ import type { ServerResponse } from 'node:http';
 import type { Context } from 'hono';
 
 /**
- * An abort signal that fires when the HTTP caller goes away before its answer is written (the
+ * A maker of an abort signal that fires when the HTTP caller goes away before its answer is written (the
  * response's socket closed first), so a remote engine stops paying for calls made on its behalf.
  * Undefined outside @hono/node-server (app.request() in tests).
  */
-export function callerGone(c: Context): AbortSignal | undefined {
+export function callerGone(c: Context): (() => AbortSignal | undefined) | undefined {
   const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
   if (!outgoing || typeof outgoing.once !== 'function') return undefined;
-  const controller = new AbortController();
-  outgoing.once('close', () => {
-    if (!outgoing.writableFinished) controller.abort();
-  });
-  return controller.signal;
+  // Made on demand: only an engine that makes remote calls asks for it.
+  let signal: AbortSignal | undefined;
+  return () => {
+    if (!signal) {
+      const controller = new AbortController();
+      if (outgoing.writableFinished || outgoing.destroyed) controller.abort();
+      else
+        outgoing.once('close', () => {
+          if (!outgoing.writableFinished) controller.abort();
+        });
+      signal = controller.signal;
+    }
+    return signal;
+  };
 }
 
 /**
