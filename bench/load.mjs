@@ -21,6 +21,10 @@ const { values } = parseArgs({
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'authz-load-'));
 const store = generateTenantStore(dir, { tenants: Number(values.tenants) });
 console.log(
+  `### Load time (node bench/load.mjs --tenants ${values.tenants} --runs ${values.runs}; one process)\n`,
+);
+console.log('```');
+console.log(
   `${values.tenants} tenants: ${store.staticPolicies} static policies, ${store.links} template links`,
 );
 const ms = (t) => `${(performance.now() - t).toFixed(0)} ms`;
