@@ -125,7 +125,9 @@ export function createHttpRouteTable(config: HttpRoutesConfig): HttpRouteTable {
       resource = { type: qualify(r.type), id: params[r.idParameter]! };
       const attrs: Record<string, CedarValue> = {};
       for (const [attribute, param] of Object.entries(r.attributes)) attrs[attribute] = params[param]!;
-      entities.push({ uid: resource, attrs, parents: [] });
+      // A resource with no attributes from the path is the store's own entity (its static
+      // entities know its tenant), not one the request builds: supplying it would shadow the store's.
+      if (Object.keys(attrs).length) entities.push({ uid: resource, attrs, parents: [] });
     }
     return {
       ok: true,

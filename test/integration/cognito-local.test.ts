@@ -158,16 +158,17 @@ describe('/v1/authorize with a Cognito ID token', () => {
 describe('/v1/authorize with a Cognito access token', () => {
   it('verifies it (client_id against the audiences) but, without the tenant attribute the schema requires, never allows', async () => {
     // Cognito access tokens carry no custom attributes: the principal has no tenantId, which the
-    // customers schema requires. The request is refused (400 invalid_request), not allowed.
+    // customers schema requires. The request is denied naming the claim (missing_claim), not allowed.
     const res = await authorize(
       sidecar.url,
       tokens.alice!.accessToken,
       onAccount('InitiatePayment', 'acme-ops'),
     );
     expect(res.json.decision).toBe('DENY');
-    expect(res.status).toBe(400);
+    expect(res.status).toBe(200);
+    expect(String(res.json.message)).toMatch(/custom:tenantId/);
     expect(res.json).toMatchObject({
-      reason: 'invalid_request',
+      reason: 'missing_claim',
       callerType: 'user',
       principal: { type: 'Payments::User', id: `${pool.poolId}|${subOf(tokens.alice!.accessToken)}` },
     });

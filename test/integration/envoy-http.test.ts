@@ -45,6 +45,13 @@ describe('Envoy HTTP ext_authz door', () => {
     expect(JSON.parse(res.text)).toMatchObject({ decision: 'ALLOW' });
   });
 
+  it('isolates tenants: alice (acme) is refused another tenant’s account, as /v1/authorize refuses it', async () => {
+    const res = await check('GET', '/accounts/globex-main', alice);
+    expect(res.status).toBe(403);
+    expect(JSON.parse(res.text)).toMatchObject({ decision: 'DENY' });
+    expect(res.headers['x-authz-principal']).toBeUndefined();
+  });
+
   it('DENY: 403 with a small JSON body and no upstream headers', async () => {
     const res = await check('GET', '/accounts/acme-ops', carol);
     expect(res.status).toBe(403);

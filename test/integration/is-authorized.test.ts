@@ -364,7 +364,7 @@ describe('/healthz and /readyz', () => {
     // Static policies plus template links: customers has 7 static policies and 2 links.
     const count = Object.fromEntries(body.stores.map((s) => [s.name, s.policies]));
     expect(count).toMatchObject({
-      api: 8,
+      api: 10,
       customers: 9,
       internal: 4,
       services: 4,
