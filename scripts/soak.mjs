@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+// The soak (test/soak/run.ts) through Vite's SSR loader, as scripts/conformance.mjs does.
+// Usage: npm run soak -- --minutes N [--rate R] [--write]   (--write puts the report in docs/RELIABILITY.md)
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'vite';
+
+const args = process.argv.slice(2);
+const flag = (name, dflt) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const minutes = Number(flag('minutes', '10'));
+const rate = Number(flag('rate', '250'));
+const write = args.includes('--write');
+const server = await createServer({
+  configFile: false,
+  logLevel: 'error',
+  appType: 'custom',
+  server: { middlewareMode: true, hmr: false, watch: null },
+  optimizeDeps: { noDiscovery: true, include: [] },
+});
+let code = 1;
+try {
+  const { runSoak } = await server.ssrLoadModule('/test/soak/run.ts');
+  const started = new Date().toISOString();
+  const r = await runSoak({ minutes, rate });
+  const command = `npm run soak -- --minutes ${minutes} --rate ${rate}${write ? ' --write' : ''}`;
+  console.log(r.report);
+  if (write) {
+    writeFileSync('docs/RELIABILITY.md.soak', `<!-- ${command}, started ${started} -->\n${r.report}\n`);
+  }
+  code = r.fiveXx === 0 && r.wrongAllows === 0 ? 0 : 1;
+} finally {
+  await server.close();
+}
+process.exit(code);
