@@ -2,6 +2,7 @@
 // The soak (test/soak/run.ts) through Vite's SSR loader, as scripts/conformance.mjs does.
 // Usage: npm run soak -- --minutes N [--rate R] [--write]   (--write puts the report in docs/RELIABILITY.md)
 import { writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { createServer } from 'vite';
 
 const args = process.argv.slice(2);
@@ -27,7 +28,17 @@ try {
   const command = `npm run soak -- --minutes ${minutes} --rate ${rate}${write ? ' --write' : ''}`;
   console.log(r.report);
   if (write) {
-    writeFileSync('docs/RELIABILITY.md.soak', `<!-- ${command}, started ${started} -->\n${r.report}\n`);
+    writeFileSync(
+      'docs/RELIABILITY.md',
+      [
+        '# Reliability: the soak',
+        '',
+        `Produced by \`${command}\` (started ${started}, node ${process.version}, ${os.cpus().length} cores shared with other work).`,
+        '',
+        r.report,
+        '',
+      ].join('\n'),
+    );
   }
   code = r.fiveXx === 0 && r.wrongAllows === 0 ? 0 : 1;
 } finally {
