@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The soak (test/soak/run.ts) through Vite's SSR loader, as scripts/conformance.mjs does.
 // Usage: npm run soak -- --minutes N [--rate R] [--write]   (--write puts the report in docs/RELIABILITY.md)
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { createServer } from 'vite';
 
@@ -28,16 +28,20 @@ try {
   const command = `npm run soak -- --minutes ${minutes} --rate ${rate}${write ? ' --write' : ''}`;
   console.log(r.report);
   if (write) {
+    // Only the generated part (between the markers) is replaced: the prose around it stays.
+    const generated = [
+      '<!-- soak:begin (written by npm run soak -- --write) -->',
+      `Produced by \`${command}\` (started ${started}, node ${process.version}, ${os.cpus().length} cores shared with other work).`,
+      '',
+      r.report,
+      '<!-- soak:end -->',
+    ].join('\n');
+    const file = 'docs/RELIABILITY.md';
+    const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    const m = /<!-- soak:begin[\s\S]*<!-- soak:end -->/.exec(old);
     writeFileSync(
-      'docs/RELIABILITY.md',
-      [
-        '# Reliability: the soak',
-        '',
-        `Produced by \`${command}\` (started ${started}, node ${process.version}, ${os.cpus().length} cores shared with other work).`,
-        '',
-        r.report,
-        '',
-      ].join('\n'),
+      file,
+      m ? old.replace(m[0], () => generated) : `# Reliability: the soak\n\n${generated}\n${old}`,
     );
   }
   code = r.fiveXx === 0 && r.wrongAllows === 0 ? 0 : 1;
