@@ -611,6 +611,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       entities: [...principalEntities(caller), res],
     };
     let expect: boolean[] = [...candidates].map((v) => oracle(v, oracleReq));
+    // A version written while the request was in flight may answer it too (checked when it returns).
+    let oracleFor: ((v: string) => boolean) | undefined = (v) => oracle(v, oracleReq);
     const rec: Rec = { t, door, status: 0, key, who: `${callers.indexOf(caller)}|${tenant}`, ms: 0, expect };
     inFlight++;
     const started = performance.now();
@@ -672,6 +674,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
           }
           expect = [allow];
           rec.expect = expect;
+          oracleFor = undefined;
         } else {
           payload = {
             store,
@@ -680,7 +683,10 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
             resource: res.uid,
             entities: oracleReq.entities,
           };
-          if (door === 'soak2') rec.expect = expect = [];
+          if (door === 'soak2') {
+            rec.expect = expect = [];
+            oracleFor = undefined;
+          }
         }
         const r = await fetch(`${base}/v1/is-authorized`, {
           method: 'POST',
@@ -742,9 +748,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
         const j: any = await r.json().catch(() => ({}));
         rec.decision = j.decision === true ? 'ALLOW' : j.decision === false ? 'DENY' : undefined;
         const uc: Caller = { kind: 'user', u };
-        rec.expect = expect = [...candidates].map((v) =>
-          oracle(v, { ...oracleReq, principal: principalUid(uc), entities: [...principalEntities(uc), res] }),
-        );
+        oracleFor = (v) =>
+          oracle(v, { ...oracleReq, principal: principalUid(uc), entities: [...principalEntities(uc), res] });
+        rec.expect = expect = [...candidates].map(oracleFor);
       } else if (door === 'ext-authz') {
         const r = await fetch(`${base}/ext-authz/accounts/${res.uid.id}`, {
           method: 'GET',
@@ -773,6 +779,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     } finally {
       inFlight--;
       rec.ms = performance.now() - started;
+      const writtenMeanwhile = versionChanges.filter((c) => c.t >= t).map((c) => c.to);
+      if (oracleFor && rec.expect.length > 0 && writtenMeanwhile.length > 0)
+        rec.expect = [...new Set([...candidates, ...writtenMeanwhile])].map(oracleFor);
       recs.push(rec);
     }
   };
