@@ -1,7 +1,5 @@
-import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { generateTenantStore } from '../../scripts/gen-tenants.mjs';
-import { answers, edgeRequests, engine, firstMismatch, kindOf, tempDir } from '../support/slicing.js';
+import { afterAll } from 'vitest';
+import { slicingDifferential, tempDir } from '../support/slicing.js';
 
 /**
  * Differential test of scope slicing: the same requests answered by a store evaluating every
@@ -22,46 +20,4 @@ const cases = [
   { tenants: 10_000, requests: 150, timeout: 600_000 },
 ];
 
-describe.each(cases)('slicing on vs off, $tenants tenants', ({ tenants, requests: count, timeout }) => {
-  it(
-    `gives identical answers on ${count} edge-case requests`,
-    async () => {
-      const dir = path.join(tmp.dir, `t${tenants}`);
-      const store = generateTenantStore(dir, { tenants });
-      expect(store.links).toBeGreaterThanOrEqual(tenants);
-      const requests = edgeRequests(tenants, count, 1_000 + tenants);
-      const sizes: number[] = [];
-      const off = engine(dir, 'off');
-      const on = engine(dir, 'on', {
-        stats: { onDecision: (_s, n) => sizes.push(n), onCacheSize: () => {} },
-      });
-      expect(off.sliced).toBe(false);
-      expect(on.sliced).toBe(true);
-
-      const reference = await answers(off, requests);
-      const sliced = await answers(on, requests);
-      expect(firstMismatch(reference, sliced, requests)).toBeUndefined();
-      // The native evaluator, sliced and not, against cedar-wasm unsliced (ids, not messages).
-      const referenceIds = await answers(off, requests, false);
-      for (const mode of ['off', 'on'] as const) {
-        const native = engine(dir, mode, { evaluator: 'native' });
-        expect(native.evaluator).toEqual({ evaluator: 'native' });
-        expect(firstMismatch(referenceIds, await answers(native, requests, false), requests)).toBeUndefined();
-      }
-
-      // The mix is not vacuous: it allows, denies, errors and rejects.
-      const kinds = new Set(
-        (reference as Parameters<typeof kindOf>[0][])
-          .map((a) => kindOf(a))
-          .map((k) => k.replace('+errors', '')),
-      );
-      expect([...kinds].sort()).toEqual(['allow', 'deny', 'invalid']);
-      expect((reference as { errors?: unknown[] }[]).some((a) => (a.errors?.length ?? 0) > 0)).toBe(true);
-      // And slices are small: a handful of the store's policies.
-      const evaluated = sizes.filter((n) => n > 0);
-      expect(Math.max(...sizes)).toBeLessThan(20);
-      expect(evaluated.length).toBeGreaterThan(count / 2);
-    },
-    timeout,
-  );
-});
+slicingDifferential(cases, tmp);

@@ -4,7 +4,15 @@ import path from 'node:path';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsPlugin from 'ajv-formats';
 import { parse as parseYaml } from 'yaml';
+import {
+  COMPONENTS_ID,
+  OPENAPI_KEYWORDS,
+  rewriteRefs as rewriteSpecRefs,
+} from '../../src/doors/shared/contract.js';
 import { REPO_ROOT } from './sidecar.js';
+
+/** The contract's ref rewriting (src/doors/shared/contract.ts), on this file's Json type. */
+const rewriteRefs = (node: Json): Json => rewriteSpecRefs(node as never) as Json;
 
 // ajv-formats is CommonJS with `exports.default`; under NodeNext the default import is the module.
 const addFormats = ((addFormatsPlugin as { default?: unknown }).default ??
@@ -39,25 +47,6 @@ export function collectRefs(node: Json, at = '#'): { at: string; ref: string }[]
     ? node.flatMap((child, i) => collectRefs(child, `${at}/${i}`))
     : Object.entries(node).flatMap(([k, child]) => collectRefs(child, `${at}/${k.replaceAll('/', '~1')}`));
   return [...here, ...children];
-}
-
-/** OpenAPI 3.1 Schema Object keywords that are not JSON Schema 2020-12 ones. */
-const OPENAPI_KEYWORDS = ['discriminator', 'xml', 'externalDocs', 'example'];
-
-/** The components' schemas are registered under this id; refs to them are rewritten to point here. */
-const COMPONENTS_ID = 'urn:authz-sidecar:openapi:components';
-
-function rewriteRefs(node: Json): Json {
-  if (node === null || typeof node !== 'object') return node;
-  if (Array.isArray(node)) return node.map(rewriteRefs);
-  return Object.fromEntries(
-    Object.entries(node).map(([k, v]) => [
-      k,
-      k === '$ref' && typeof v === 'string' && v.startsWith('#/components/schemas/')
-        ? `${COMPONENTS_ID}#/$defs/${v.slice('#/components/schemas/'.length)}`
-        : rewriteRefs(v),
-    ]),
-  );
 }
 
 export interface CheckedResponse {

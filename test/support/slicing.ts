@@ -4,7 +4,8 @@ import path from 'node:path';
 import type { EngineAnswer, EngineRequest } from '../../src/core/engine.js';
 import { LocalStoreEngine, type LocalEngineOptions } from '../../src/engines/local.js';
 import type { SliceFaults } from '../../src/policy/slicing/entity-graph.js';
-import { rng, sampleRequest } from '../../scripts/gen-tenants.mjs';
+import { describe, expect, it } from 'vitest';
+import { generateTenantStore, rng, sampleRequest } from '../../scripts/gen-tenants.mjs';
 
 /** An answer with determining policies and errors as sorted lists: the comparison is on sets. */
 export function normalize(answer: EngineAnswer, messages = true): unknown {
@@ -99,4 +100,65 @@ export function firstMismatch(reference: unknown[], other: unknown[], requests: 
   if (i < 0) return undefined;
   const mismatches = reference.filter((_, n) => differs(n)).length;
   return { request: requests[i], reference: reference[i], sliced: other[i], mismatches };
+}
+
+/** One case of the slicing differential: a gen-tenants store and the edge-request mix over it. */
+export interface DifferentialCase {
+  tenants: number;
+  requests: number;
+  timeout: number;
+}
+
+/**
+ * The differential test of scope slicing over stores of the given sizes (slicing-differential.test.ts
+ * runs the small one, the .long file the large ones): cedar-wasm unsliced is the reference; cedar-wasm
+ * sliced must agree on everything (messages too), the native evaluator sliced and not on decision,
+ * determining and erroring policy ids and rejections.
+ */
+export function slicingDifferential(cases: DifferentialCase[], tmp: { dir: string }): void {
+  describe.each(cases)('slicing on vs off, $tenants tenants', ({ tenants, requests: count, timeout }) => {
+    it(
+      `gives identical answers on ${count} edge-case requests`,
+      async () => {
+        const dir = path.join(tmp.dir, `t${tenants}`);
+        const store = generateTenantStore(dir, { tenants });
+        expect(store.links).toBeGreaterThanOrEqual(tenants);
+        const requests = edgeRequests(tenants, count, 1_000 + tenants);
+        const sizes: number[] = [];
+        const off = engine(dir, 'off');
+        const on = engine(dir, 'on', {
+          stats: { onDecision: (_s, n) => sizes.push(n), onCacheSize: () => {} },
+        });
+        expect(off.sliced).toBe(false);
+        expect(on.sliced).toBe(true);
+
+        const reference = await answers(off, requests);
+        const sliced = await answers(on, requests);
+        expect(firstMismatch(reference, sliced, requests)).toBeUndefined();
+        // The native evaluator, sliced and not, against cedar-wasm unsliced (ids, not messages).
+        const referenceIds = await answers(off, requests, false);
+        for (const mode of ['off', 'on'] as const) {
+          const native = engine(dir, mode, { evaluator: 'native' });
+          expect(native.evaluator).toEqual({ evaluator: 'native' });
+          expect(
+            firstMismatch(referenceIds, await answers(native, requests, false), requests),
+          ).toBeUndefined();
+        }
+
+        // The mix is not vacuous: it allows, denies, errors and rejects.
+        const kinds = new Set(
+          (reference as Parameters<typeof kindOf>[0][])
+            .map((a) => kindOf(a))
+            .map((k) => k.replace('+errors', '')),
+        );
+        expect([...kinds].sort()).toEqual(['allow', 'deny', 'invalid']);
+        expect((reference as { errors?: unknown[] }[]).some((a) => (a.errors?.length ?? 0) > 0)).toBe(true);
+        // And slices are small: a handful of the store's policies.
+        const evaluated = sizes.filter((n) => n > 0);
+        expect(Math.max(...sizes)).toBeLessThan(20);
+        expect(evaluated.length).toBeGreaterThan(count / 2);
+      },
+      timeout,
+    );
+  });
 }
