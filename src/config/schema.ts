@@ -462,6 +462,16 @@ const DecisionLogSchema = z.strictObject({
    */
   maskPaths: z.array(z.string().min(1)).default([]),
   /**
+   * Record with each decision what `authz-sidecar replay` needs to decide it again: the request as
+   * its store saw it (`request`: principal, action, resource, the whole context with the token's
+   * claims the store was given, and the request's entities with the verified principal's), and
+   * which mask paths hid a value (`masked`). Never the token itself. The privacy cost: lines carry
+   * every entity attribute and claim a decision used, about 2-5× longer lines; mask what must not
+   * be kept (`context.x` also masks `request.context.x`), and a masked line is reported by replay
+   * as not replayable. Default false.
+   */
+  replayable: z.boolean().default(false),
+  /**
    * Lines held in memory while the destination is busy; beyond it lines are dropped and counted in
    * `authz_decision_logs_dropped_total`, so logging never slows a decision. Default 10,000.
    */

@@ -2,7 +2,7 @@ import { fstatSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
 import { compileMasks } from './mask.js';
-import { uidKey, type CedarValue, type EntityUid } from '../cedar/types.js';
+import { uidKey, type CedarValue, type Entity, type EntityUid } from '../cedar/types.js';
 import { StartupError } from '../core/errors.js';
 import type { DecisionEvent, DecisionObserver } from '../pipeline/pipeline.js';
 import type { DecisionError } from '../core/decision.js';
@@ -22,6 +22,11 @@ export interface DecisionLogOptions {
   maskPaths: string[];
   /** Lines held while the sink is busy; beyond it lines are dropped and counted. */
   bufferSize: number;
+  /**
+   * Each line also records the request as its store saw it (`request`), so `authz-sidecar replay`
+   * can decide it again, and which mask paths hid a value (`masked`). Default false.
+   */
+  replayable?: boolean;
 }
 
 export interface DecisionLogDeps {
@@ -58,17 +63,35 @@ export interface DecisionLine {
   cached: boolean;
   durationMs: number;
   context: Record<string, CedarValue>;
+  /** Replayable lines only: the request as its store saw it, when it reached its store. Never the token. */
+  request?: ReplayableRequest | null;
+  /** Replayable lines only: the configured mask paths that hid a value in this line. */
+  masked?: string[];
+}
+
+/**
+ * What a replayable line records to decide a request again: the principal, action and resource,
+ * the whole context (the token's claims the store was given included) and the request's entities
+ * (the verified principal's entity included). The store's own entities are not recorded: replay
+ * takes them from the candidate store.
+ */
+export interface ReplayableRequest {
+  principal: EntityUid;
+  action: EntityUid;
+  resource: EntityUid;
+  context: Record<string, CedarValue>;
+  entities: Entity[];
 }
 
 /** Lines serialised into one write to the sink. */
 const BATCH = 1_000;
 
 /** The record of one decision; fields a deny without evaluation lacks are null, so every line has one shape. */
-export function decisionLine(event: DecisionEvent, time: number): DecisionLine {
+export function decisionLine(event: DecisionEvent, time: number, replayable = false): DecisionLine {
   const { request, decision: d } = event;
   const principal: EntityUid | undefined =
     d.principal ?? (request.subject.kind === 'principal' ? request.subject.principal : undefined);
-  return {
+  const line: DecisionLine = {
     // Tells decision lines from anything else on stdout.
     type: 'decision',
     time: new Date(time).toISOString(),
@@ -87,6 +110,21 @@ export function decisionLine(event: DecisionEvent, time: number): DecisionLine {
     durationMs: Math.round(event.durationSeconds * 1e6) / 1e3,
     context: request.context,
   };
+  if (replayable) {
+    const e = event.evaluated;
+    // Field by field: the engine request may also carry the raw token, a signal and a deadline.
+    line.request = e
+      ? {
+          principal: e.principal,
+          action: e.action,
+          resource: e.resource,
+          context: e.context,
+          entities: e.entities,
+        }
+      : null;
+    line.masked = [];
+  }
+  return line;
 }
 
 /**
@@ -100,9 +138,10 @@ export function createDecisionLog(options: DecisionLogOptions, deps: DecisionLog
   if (!(options.bufferSize >= 1)) throw new TypeError('decision log: bufferSize must be at least 1');
   const random = deps.random ?? Math.random;
   const now = deps.now ?? Date.now;
+  const replayable = options.replayable ?? false;
   let mask: ReturnType<typeof compileMasks>;
   try {
-    mask = compileMasks(options.maskPaths);
+    mask = compileMasks(replayable ? withRecordedRequest(options.maskPaths) : options.maskPaths, replayable);
   } catch (err) {
     throw new StartupError(`config key decisionLog.maskPaths: ${(err as Error).message}`);
   }
@@ -132,7 +171,7 @@ export function createDecisionLog(options: DecisionLogOptions, deps: DecisionLog
         // One JSON.stringify per line of a plain object: measured, pino's general-purpose
         // formatting (level, bindings, redaction wrappers) was ~9% of a cached decision's CPU.
         for (const { event, time } of batch) {
-          const line = decisionLine(event, time) as unknown as Record<string, unknown>;
+          const line = decisionLine(event, time, replayable) as unknown as Record<string, unknown>;
           chunk += JSON.stringify(mask ? mask(line) : line) + '\n';
         }
         full = !deps.sink.write(chunk);
@@ -183,6 +222,20 @@ export function createDecisionLog(options: DecisionLogOptions, deps: DecisionLog
       });
     },
   };
+}
+
+/**
+ * Mask paths for a replayable line: a path into the request's fields (`context.card`, `principal`)
+ * also masks the same field of the recorded request (`request.context.card`), under the path's own
+ * name, so a value hidden in one place is not left readable in the other.
+ */
+export function withRecordedRequest(paths: string[]): { path: string; name: string }[] {
+  const out: { path: string; name: string }[] = [];
+  for (const path of paths) {
+    out.push({ path, name: path });
+    if (/^(context|principal|action|resource)([.[]|$)/.test(path)) out.push({ path: `request.${path}`, name: path });
+  }
+  return out;
 }
 
 /** A sink the decision log owns: closing it writes what is buffered, then releases the file. */

@@ -58,23 +58,43 @@ function maskAt(node: unknown, segs: Segment[], i: number): unknown {
   const last = i === segs.length - 1;
   const keys = seg === WILDCARD ? Object.keys(node) : Object.hasOwn(node, seg) ? [seg] : [];
   if (keys.length === 0) return node;
-  const copy: Node = Array.isArray(node) ? [...node] : { ...node };
+  // Copied only when something below changes: an unchanged node comes back as itself, which is
+  // how a reporting masker tells which paths hid a value.
+  let copy: Node | undefined;
   for (const k of keys) {
     const child = (node as Record<string, unknown>)[k];
-    (copy as Record<string, unknown>)[k] = last ? CENSOR : maskAt(child, segs, i + 1);
+    const masked = last ? CENSOR : maskAt(child, segs, i + 1);
+    if (masked === child) continue;
+    copy ??= Array.isArray(node) ? [...node] : { ...node };
+    (copy as Record<string, unknown>)[k] = masked;
   }
-  return copy;
+  return copy ?? node;
 }
 
-/** A masker for a set of paths, or undefined when there is nothing to mask. Throws on a bad path. */
+/**
+ * A masker for a set of paths, or undefined when there is nothing to mask. Throws on a bad path.
+ * A path may carry the name it is reported under (`{ path, name }`). With `report`, a masked
+ * value's copy gets `masked`: the names of the paths that hid something, once each.
+ */
 export function compileMasks(
-  paths: string[],
+  paths: (string | { path: string; name: string })[],
+  report = false,
 ): ((value: Record<string, unknown>) => Record<string, unknown>) | undefined {
   if (paths.length === 0) return undefined;
-  const parsed = paths.map(parseMaskPath);
+  const parsed = paths.map((p) =>
+    typeof p === 'string' ? { segs: parseMaskPath(p), name: p } : { segs: parseMaskPath(p.path), name: p.name },
+  );
   return (value) => {
     let out: unknown = value;
-    for (const segs of parsed) out = maskAt(out, segs, 0);
+    let masked: string[] | undefined;
+    for (const { segs, name } of parsed) {
+      const next = maskAt(out, segs, 0);
+      // Copy on write: a path that hid something returns a new object.
+      if (report && next !== out && !(masked ??= []).includes(name)) masked.push(name);
+      out = next;
+    }
+    // `out` is a copy whenever anything was masked, so setting a key on it changes nothing shared.
+    if (masked) (out as Record<string, unknown>).masked = masked;
     return out as Record<string, unknown>;
   };
 }

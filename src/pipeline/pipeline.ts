@@ -17,6 +17,13 @@ export interface DecisionEvent {
   decision: Decision;
   /** Time this request spent in the pipeline (in a batch: its own share, not the batch's). */
   durationSeconds: number;
+  /**
+   * The request as its store saw it (the verified principal entity and the token's context
+   * joined in), when the request reached its store: answered from the cache or by the engine.
+   * Absent for a deny before that (a bad token, no route). What replay and shadow stores decide
+   * again; it may carry the raw token (`token`) for an engine that reads tokens: never log that.
+   */
+  evaluated?: EngineRequest;
 }
 
 export interface PipelineDeps {
@@ -67,6 +74,8 @@ interface Resolved {
   explain?: boolean;
   /** Mapped claims the verified token lacks (token callers). */
   missingClaims?: { claim: string; attribute: string }[];
+  /** The cache's answer: the request needs no engine. */
+  hit?: Decision;
 }
 
 type Memo = Map<string | undefined, Promise<Caller>>;
@@ -242,7 +251,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     if (request.explain) resolved.explain = true;
     else {
       const cached = fromCache(resolved, rawKey);
-      if (cached) return cached;
+      if (cached) {
+        resolved.hit = cached;
+        return resolved;
+      }
     }
     // The id is known before the engine runs, so an engine's later report (a verification
     // mismatch) names the decision the caller got.
@@ -327,10 +339,17 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }
   }
 
-  function observe(request: DecisionRequest, decision: Decision, durationSeconds: number): void {
+  function observe(
+    request: DecisionRequest,
+    decision: Decision,
+    durationSeconds: number,
+    r: Resolved | Decision | undefined,
+  ): void {
+    const event: DecisionEvent = { request, decision, durationSeconds };
+    if (r && !('decision' in r)) event.evaluated = r.engineRequest;
     for (const observer of observers) {
       try {
-        observer.onDecision({ request, decision, durationSeconds });
+        observer.onDecision(event);
       } catch {
         /* an observer never changes or blocks a decision */
       }
@@ -348,13 +367,17 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   async function decideOne(request: DecisionRequest, memo?: Memo): Promise<Decision> {
     const started = performance.now();
     let decision: Decision;
+    let r: Resolved | Decision | undefined;
     try {
-      const r = await resolve(request, memo);
-      decision = 'decision' in r ? r : toDecision(r, (await engineAnswers(r.store, [r.engineRequest]))[0]);
+      r = await resolve(request, memo);
+      decision =
+        'decision' in r
+          ? r
+          : (r.hit ?? toDecision(r, (await engineAnswers(r.store, [r.engineRequest]))[0]));
     } catch (err) {
       decision = internalError(err);
     }
-    observe(request, decision, (performance.now() - started) / 1e3);
+    observe(request, decision, (performance.now() - started) / 1e3, r);
     return decision;
   }
 
@@ -367,8 +390,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     const byStore = new Map<StoreEngine, { index: number; r: Resolved }[]>();
     const resolved = await Promise.all(requests.map((r) => resolve(r, memo).catch(internalError)));
     resolved.forEach((r, i) => {
-      if ('decision' in r) {
-        out[i] = r;
+      if ('decision' in r || r.hit) {
+        out[i] = 'decision' in r ? r : r.hit!;
         doneAt[i] = performance.now();
       } else {
         let group = byStore.get(r.store);
@@ -389,7 +412,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         });
       }),
     );
-    for (let i = 0; i < requests.length; i++) observe(requests[i]!, out[i]!, (doneAt[i]! - started) / 1e3);
+    for (let i = 0; i < requests.length; i++)
+      observe(requests[i]!, out[i]!, (doneAt[i]! - started) / 1e3, resolved[i]);
     return out;
   }
 
