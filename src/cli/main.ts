@@ -19,6 +19,12 @@ usage:
   authz-sidecar eval --store DIR|NAME --principal UID --action UID --resource UID
                      [--context JSON] [--entities FILE] [--explain] [--json] [--config FILE]
                                           one decision, no server, no token (exit 0 ALLOW, 1 DENY)
+  authz-sidecar replay --log FILE... --store [NAME=]DIR... [--baseline [NAME=]DIR...]
+                     [--json] [--allow-gains]
+                                          decide recorded decisions again against candidate
+                                          stores; report the flips (exit 1 on DENY→ALLOW)
+  authz-sidecar diff --store OLD --store NEW [--json]
+                                          policies added, removed, changed between two versions
   authz-sidecar token --sub ID [--group G]... [--claim NAME=VALUE]...
   authz-sidecar token --service --client-id ID [--scope S]...
                      [--expires-in SECONDS] [--issuer ISS] [--key-dir DIR] [--config PATH]
@@ -45,6 +51,10 @@ export async function main(argv: string[]): Promise<number | undefined> {
         return await (await import('./token.js')).tokenCommand(rest);
       case 'eval':
         return await (await import('./eval.js')).evalCommand(rest);
+      case 'replay':
+        return await (await import('./replay.js')).replayCommand(rest);
+      case 'diff':
+        return await (await import('./diff.js')).diffCommand(rest);
       case '--version':
       case '-v':
       case 'version':
