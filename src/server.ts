@@ -23,7 +23,8 @@ import type { EngineAnswer } from './core/engine.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { createPipeline, type DecisionObserver, type Pipeline } from './pipeline/pipeline.js';
-import { createStoreRegistry, type StoreRegistry } from './engines/registry.js';
+import { createStoreRegistry, type ShadowSpec, type StoreRegistry } from './engines/registry.js';
+import { createShadowing, type Shadowing } from './replay/shadow.js';
 import { createHttpRouteTable, createRouter, type HttpRouteTable } from './routing/index.js';
 import { checkRoutes, knownCallerTypes } from './config/cross-checks.js';
 import { closeServer, listen, urlOf, withTimeout, type Server } from './doors/http/listen.js';
@@ -206,6 +207,9 @@ async function wire(loaded: LoadedConfig, logger: Logger, opened: Closer[]): Pro
     observers.push(decisionLog);
   }
 
+  const shadowing = startShadowing(stores.shadows(), metrics, logger);
+  if (shadowing) observers.push(shadowing);
+
   let cache: DecisionCache | undefined;
   if (config.cache.decisions.enabled) {
     cache = createDecisionCache({
@@ -232,7 +236,10 @@ async function wire(loaded: LoadedConfig, logger: Logger, opened: Closer[]): Pro
       ),
   });
   const mounts: ((app: Hono) => void)[] = config.metrics.enabled ? [mountMetrics(metrics.registry)] : [];
-  const readiness = config.issuers.length ? [identifier.readiness] : [];
+  const readiness = [
+    ...(config.issuers.length ? [identifier.readiness] : []),
+    ...(shadowing ? [shadowing.readiness] : []),
+  ];
   let draining = false;
   const isDraining = () => draining;
   const app = createHttpApp({
@@ -376,4 +383,33 @@ function buildRouteTable(loaded: LoadedConfig): HttpRouteTable | undefined {
       );
     throw err;
   }
+}
+
+/**
+ * Shadow stores (`stores.<name>.shadow`): counted in authz_shadow_decisions_total, flips and
+ * candidate errors in the process log with the decision id, a summary in /readyz.
+ */
+function startShadowing(targets: ShadowSpec[], metrics: Metrics, logger: Logger): Shadowing | undefined {
+  if (!targets.length) return undefined;
+  for (const t of targets) {
+    for (const result of ['same', 'allow_to_deny', 'deny_to_allow', 'error', 'dropped'])
+      metrics.shadowDecision(t.store, result, 0);
+    const s = t.engine.status();
+    if (s.ready) logger.info({ store: t.store, shadow: t.source, version: s.version }, 'shadow store loaded');
+    else
+      logger.error(
+        { store: t.store, shadow: t.source, error: s.lastError },
+        'shadow store does not load; the live store serves as always, nothing is shadowed until it does',
+      );
+  }
+  return createShadowing(targets, {
+    result: (store, result) => metrics.shadowDecision(store, result),
+    flip: (flip) =>
+      logger.warn(
+        flip,
+        `shadow store decides ${flip.result === 'deny_to_allow' ? 'ALLOW where live denied' : 'DENY where live allowed'}`,
+      ),
+    error: (store, decisionId, message) =>
+      logger.warn({ store, decisionId, error: message }, 'shadow store could not decide'),
+  });
 }

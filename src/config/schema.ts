@@ -104,6 +104,29 @@ const EvaluatorSchema = z.strictObject({
     .prefault({}),
 });
 
+/**
+ * A candidate store evaluated beside a live one: a sampled fraction of the live store's decisions
+ * is decided again by the candidate off the request path (the answer is never changed or delayed),
+ * and the flips are counted, logged and shown in /readyz. A string is short for `{ path }`.
+ */
+const ShadowSchema = z.preprocess(
+  (v) => (typeof v === 'string' ? { path: v } : v),
+  z
+    .strictObject({
+      /** A store folder (relative to the config file), watched and reloaded like any store. */
+      path: z.string().min(1).optional(),
+      /** Or another store of this config, by name. */
+      store: z.string().min(1).optional(),
+      /** Fraction of the live store's decisions decided again, 0 to 1. Default 1 (every one). */
+      sampleRate: z.number().min(0).max(1).default(1),
+      /** Decisions waiting for the candidate; beyond it they are not shadowed, and counted. Default 1,000. */
+      queueSize: z.number().int().positive().default(1_000),
+    })
+    .refine((s) => (s.path === undefined) !== (s.store === undefined), {
+      message: 'set exactly one of path (a store folder) or store (another store of this config)',
+    }),
+);
+
 const LocalStoreSchema = z.strictObject({
   /** `local` (the default when `engine` is left out): cedar-wasm over a folder of policy files. */
   engine: z.literal('local'),
@@ -113,6 +136,8 @@ const LocalStoreSchema = z.strictObject({
   slicing: SlicingModeSchema.optional(),
   /** `native` or `wasm` for this store; default `evaluator.default`. */
   evaluator: EvaluatorNameSchema.optional(),
+  /** A candidate store shadowing this one; default none. */
+  shadow: ShadowSchema.optional(),
 });
 
 const SlicingSchema = z.strictObject({
@@ -159,6 +184,8 @@ const AvpStoreSchema = z.strictObject({
   /** `avp`: every decision (that the cache does not answer) is a call to Amazon Verified Permissions. */
   engine: z.literal('avp'),
   ...AvpLocation,
+  /** A candidate store shadowing this one (e.g. a local folder before moving off AVP); default none. */
+  shadow: ShadowSchema.optional(),
   /**
    * `is-authorized` (default): IsAuthorized / BatchIsAuthorized with the principal the sidecar
    * derived from the token (its attributes and groups sent as entities). `with-token`:
@@ -207,6 +234,8 @@ const AvpSyncStoreSchema = z.strictObject({
    */
   engine: z.literal('avp-sync'),
   ...AvpLocation,
+  /** A candidate store shadowing this one; default none. */
+  shadow: ShadowSchema.optional(),
   /** Scope slicing of the pulled policies; default `slicing.default`. */
   slicing: SlicingModeSchema.optional(),
   /** `native` or `wasm` for the pulled policies; default `evaluator.default`. */
@@ -522,6 +551,7 @@ export type AvpStoreConfig = z.infer<typeof AvpStoreSchema>;
 export type AvpSyncStoreConfig = z.infer<typeof AvpSyncStoreSchema>;
 export type StoreConfig = LocalStoreConfig | AvpStoreConfig | AvpSyncStoreConfig;
 export type AvpDoorConfig = z.infer<typeof AvpDoorSchema>;
+export type ShadowConfig = z.infer<typeof ShadowSchema>;
 export type SlicingConfig = z.infer<typeof SlicingSchema>;
 export type SlicingMode = z.infer<typeof SlicingModeSchema>;
 export type EvaluatorName = z.infer<typeof EvaluatorNameSchema>;

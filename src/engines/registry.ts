@@ -13,7 +13,7 @@ import { AvpSyncStoreEngine, type AvpSyncObserver } from './avp-sync.js';
 import { LocalStoreEngine, type EvaluatorObserver, type ReloadResult } from './local.js';
 import type { SliceStats } from './slicing/stats.js';
 import { reserveWasmMemory, wasmReserveBytes } from './slicing/wasm-memory.js';
-import type { EvaluatorName, SlicingMode } from '../config/schema.js';
+import type { EvaluatorName, ShadowConfig, SlicingMode } from '../config/schema.js';
 import { listStoreDirs } from '../policy/read-store.js';
 import { watchStoreDir } from '../policy/watch.js';
 
@@ -22,9 +22,23 @@ export interface ReloadEvent {
   result: ReloadResult;
 }
 
+/** A candidate store shadowing a live one (`stores.<name>.shadow`). */
+export interface ShadowSpec {
+  /** The live store. */
+  store: string;
+  /** The candidate: its own engine for a folder, or another store's. */
+  engine: StoreEngine;
+  /** The folder or `store <name>`, for /readyz. */
+  source: string;
+  sampleRate: number;
+  queueSize: number;
+}
+
 /** The policy stores this process serves, by name. */
 export interface StoreRegistry {
   get(name: string): StoreEngine | undefined;
+  /** Candidate stores shadowing live ones; they serve no request and never make the process unready. */
+  shadows(): ShadowSpec[];
   names(): string[];
   statuses(): StoreStatus[];
   /** True when every store has a loaded version. */
@@ -106,6 +120,50 @@ export function createStoreRegistry(loaded: LoadedConfig, options: StoreRegistry
     }
   };
 
+  const shadows: ShadowSpec[] = [];
+  const shadowEngines: StoreEngine[] = [];
+  /**
+   * A folder candidate loads with `reload`, not `load`: a broken candidate must not stop the live
+   * store from serving, it shows its error in /readyz and is retried on its next edit.
+   */
+  const addShadow = (name: string, shadow: ShadowConfig, evaluator?: EvaluatorName) => {
+    const key = `stores.${name}.shadow`;
+    let engine: StoreEngine;
+    let source: string;
+    if (shadow.store !== undefined) {
+      const other = stores.get(shadow.store);
+      if (!other || shadow.store === name)
+        throw new StartupError(
+          `config key ${key}.store: ${shadow.store === name ? 'a store cannot shadow itself' : `no store named "${shadow.store}"`}`,
+        );
+      engine = other;
+      source = `store ${shadow.store}`;
+    } else {
+      const dir = path.resolve(loaded.baseDir, shadow.path!);
+      if (!existsSync(dir)) throw new StartupError(`config key ${key}.path: folder ${dir} does not exist`);
+      const local = new LocalStoreEngine(`${name}:shadow`, dir, {
+        slicing: {
+          mode: 'off',
+          autoThreshold: config.slicing.autoThreshold,
+          cacheSize: config.slicing.cacheSize,
+        },
+        ...evaluatorOptions(evaluator),
+      });
+      local.reload();
+      if (options.watch ?? config.policies.watch)
+        stopWatching.push(
+          watchStoreDir(dir, config.policies.reloadDebounceMs, () => {
+            const result = local.reload();
+            options.onReload?.({ store: `${name}:shadow`, result });
+          }),
+        );
+      engine = local;
+      shadowEngines.push(local);
+      source = dir;
+    }
+    shadows.push({ store: name, engine, source, sampleRate: shadow.sampleRate, queueSize: shadow.queueSize });
+  };
+
   if (!config.stores) {
     for (const { name, dir } of discover(policiesDir)) addLocal(name, dir, config.slicing.default);
   } else {
@@ -158,8 +216,12 @@ export function createStoreRegistry(loaded: LoadedConfig, options: StoreRegistry
     }
   }
 
+  for (const [name, s] of Object.entries(config.stores ?? {}))
+    if (s.shadow) addShadow(name, s.shadow, s.engine === 'avp' ? undefined : s.evaluator);
+
   return {
     get: (name) => stores.get(name),
+    shadows: () => shadows,
     names: () => [...stores.keys()],
     statuses: () => [...stores.values()].map((s) => s.status()),
     ready: () => [...stores.values()].every((s) => s.status().ready),
@@ -168,7 +230,7 @@ export function createStoreRegistry(loaded: LoadedConfig, options: StoreRegistry
     },
     async close() {
       stopWatching.forEach((stop) => stop());
-      await Promise.all([...stores.values()].map((s) => s.close()));
+      await Promise.all([...stores.values(), ...shadowEngines].map((s) => s.close()));
     },
   };
 }

@@ -40,6 +40,8 @@ export interface Metrics {
   httpRequest(route: string, method: string, status: number): void;
   /** Decision log lines dropped because the log's buffer was full. */
   decisionLogDropped(): void;
+  /** One shadowed decision of a live store, by result (`same`, `allow_to_deny`, `deny_to_allow`, `error`, `dropped`); `by` 0 makes the series exist. */
+  shadowDecision(store: string, result: string, by?: number): void;
   /** Hooks of the remote AVP engine: call outcomes and latency (circuit state is read from status()). */
   readonly avp: AvpObserver;
   /**
@@ -259,6 +261,13 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     registers,
   });
 
+  const shadowDecisions = new Counter({
+    name: 'authz_shadow_decisions_total',
+    help: "Live decisions decided again by the store's shadow (candidate) store, by result: same, allow_to_deny, deny_to_allow (each flip is logged with its decision id), error (the candidate could not decide), dropped (the shadow queue was full).",
+    labelNames: ['store', 'result'] as const,
+    registers,
+  });
+
   const decisionChild = children((...v) => decisions.labels(...v));
   const evaluatedChild = children((store) => policiesEvaluated.labels(store!));
   const sliceHitChild = children((store) => sliceHits.labels(store!));
@@ -302,6 +311,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
       httpChild(route, HTTP_METHODS.has(method) ? method : 'other', String(status)).inc();
     },
     decisionLogDropped: () => logDropped.inc(),
+    shadowDecision: (store, result, by = 1) => shadowDecisions.labels(store, result).inc(by),
     avp: {
       call({ store, operation, outcome, durationSeconds }) {
         avpCalls.labels(store, operation, outcome).inc();

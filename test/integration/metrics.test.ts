@@ -72,6 +72,7 @@ describe('GET /metrics', () => {
       authz_slice_cache_size: 'gauge',
       authz_store_evaluator: 'gauge',
       authz_evaluator_mismatches_total: 'counter',
+      authz_shadow_decisions_total: 'counter',
     });
   });
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { configFromObject } from '../../src/config/index.js';
 import { ensureDevKeys, mintDevToken, type DevTokenOptions } from '../../src/identity/dev-issuer.js';
-import { createLogger } from '../../src/observability/logger.js';
+import { createLogger, type Logger } from '../../src/observability/logger.js';
 import { startSidecar, type Sidecar } from '../../src/server.js';
 import { REPO_ROOT } from './sidecar.js';
 
@@ -20,7 +20,10 @@ export interface DevSidecar {
  * Starts the sidecar with config/dev.yaml itself (its stores, issuers, routes, httpRoutes and
  * AuthZEN mapping), changed only where a test must: a fresh key folder, free ports, no watching.
  */
-export async function startDevSidecar(overrides: Record<string, unknown> = {}): Promise<DevSidecar> {
+export async function startDevSidecar(
+  overrides: Record<string, unknown> = {},
+  options: { logger?: Logger } = {},
+): Promise<DevSidecar> {
   const raw = parseYaml(readFileSync(path.join(CONFIG_DIR, 'dev.yaml'), 'utf8')) as Record<string, unknown>;
   const keyDir = mkdtempSync(path.join(tmpdir(), 'authz-dev-keys-'));
   await ensureDevKeys(keyDir);
@@ -39,7 +42,7 @@ export async function startDevSidecar(overrides: Record<string, unknown> = {}): 
   };
   const sidecar = await startSidecar(
     configFromObject(config, CONFIG_DIR),
-    createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+    options.logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
   );
   return { sidecar, token: (options) => mintDevToken({ ...options, keyDir }) };
 }

@@ -38,6 +38,7 @@ export function fakeStore(answer: (r: EngineRequest) => EngineAnswer = () => eva
   };
   const stores: StoreRegistry = {
     get: (n) => (n === 'docs' ? store : undefined),
+    shadows: () => [],
     names: () => ['docs'],
     statuses: () => [store.status()],
     ready: () => true,
