@@ -9,8 +9,9 @@
 //   bench/run.mjs    batch, gRPC and token-flood rows (autocannon), RSS under a flood of unique requests
 //   bench/avp.mjs    the AVP door, the avp engine's calls per 1,000 decisions, cache on and off
 //   bench/scale.mjs  10 / 1,000 / 10,000 tenants, slicing on and off (also writes docs/SCALE.md)
+//   bench/replay.mjs `authz-sidecar replay` over a log of 1,000,000 recorded decisions
 //
-//   node bench/all.mjs [--only wrk,decide,load,run,avp,scale] [--quick]
+//   node bench/all.mjs [--only wrk,decide,load,run,avp,scale,replay] [--quick]
 //
 // --quick shortens every run (to check the scripts work; its numbers are not worth quoting and it
 // does not write docs/).
@@ -22,7 +23,7 @@ import { parseArgs } from 'node:util';
 const ROOT = path.resolve(import.meta.dirname, '..');
 const { values: opts } = parseArgs({
   options: {
-    only: { type: 'string', default: 'wrk,decide,load,run,avp,scale' },
+    only: { type: 'string', default: 'wrk,decide,load,run,avp,scale,replay' },
     quick: { type: 'boolean', default: false },
   },
 });
@@ -43,6 +44,7 @@ const benches = [
     name: 'scale',
     args: opts.quick ? ['--runs', '1', '--sizes', '10,1000', '--seconds', '2'] : ['--runs', '3', '--write'],
   },
+  { name: 'replay', args: opts.quick ? ['--decisions', '20000', '--runs', '1'] : [] },
 ];
 
 /** Runs one script; its stdout is its markdown section, its stderr progress (passed through). */

@@ -495,7 +495,7 @@ const DecisionLogSchema = z.strictObject({
    * its store saw it (`request`: principal, action, resource, the whole context with the token's
    * claims the store was given, and the request's entities with the verified principal's), and
    * which mask paths hid a value (`masked`). Never the token itself. The privacy cost: lines carry
-   * every entity attribute and claim a decision used, about 2-5× longer lines; mask what must not
+   * every entity attribute and claim a decision used, lines about twice as long; mask what must not
    * be kept (`context.x` also masks `request.context.x`), and a masked line is reported by replay
    * as not replayable. Default false.
    */
