@@ -114,35 +114,44 @@ describe('decision cache', () => {
 });
 
 describe('decision cache: the raw first-level key', () => {
-  it('answers a byte-identical repeat from the raw key alone (no semantic key computed)', () => {
+  const serving = (version: string | undefined) => () => version;
+
+  it('answers a byte-identical repeat from the raw key alone, with the memo it was remembered with', () => {
     const { cache, counts } = setup();
     const first = cache.lookup('s', 'v1', request('d1'), 'door\0caller1\0{"a":1}');
-    cache.remember(first, evaluated(true));
-    const repeat = cache.lookup('s', 'v1', request('d1'), 'door\0caller1\0{"a":1}');
-    expect(repeat.hit?.allow).toBe(true);
-    expect(repeat.key).toBeUndefined();
+    expect(cache.lookupRaw('door\0caller1\0{"a":1}', serving('v1'))).toBeUndefined();
+    cache.remember(first, evaluated(true), { memo: 1 });
+    const repeat = cache.lookupRaw('door\0caller1\0{"a":1}', serving('v1'));
+    expect(repeat).toMatchObject({ store: 's', storeVersion: 'v1', hit: { allow: true }, memo: { memo: 1 } });
+    // The first lookup's miss and the raw hit; a raw miss is not counted.
     expect(counts).toMatchObject({ hit: 1, miss: 1 });
   });
 
-  it('falls back to the semantic key for other bytes, then remembers the raw key too', () => {
+  it('a semantic hit under other bytes is remembered under those bytes too', () => {
     const { cache } = setup();
-    cache.remember(cache.lookup('s', 'v1', request('d1'), 'raw-1'), evaluated(true));
+    cache.remember(cache.lookup('s', 'v1', request('d1'), 'raw-1'), evaluated(true), 'm1');
     const other = cache.lookup('s', 'v1', request('d1'), 'raw-2');
     expect(other.hit?.allow).toBe(true);
-    expect(other.key).toBeDefined();
-    expect(cache.lookup('s', 'v1', request('d1'), 'raw-2').key).toBeUndefined();
+    expect(cache.lookupRaw('raw-2', serving('v1'))).toBeUndefined();
+    cache.rememberRaw(other, 'm2');
+    expect(cache.lookupRaw('raw-2', serving('v1'))).toMatchObject({ hit: { allow: true }, memo: 'm2' });
   });
 
-  it('never serves a raw entry past its TTL, across versions, or for a key over the size bound', () => {
+  it('never serves a raw entry past its TTL, for another version or a store not serving, or over the size bound', () => {
     const { cache, advance } = setup();
-    cache.remember(cache.lookup('s', 'v1', request('d1'), 'raw'), evaluated(false));
+    cache.remember(cache.lookup('s', 'v1', request('d1'), 'raw'), evaluated(false), 'm');
     advance(101); // DENY TTL is 100 ms
-    expect(cache.lookup('s', 'v1', request('d1'), 'raw').hit).toBeUndefined();
-    cache.remember(cache.lookup('s', 'v1', request('d2'), 'raw2'), evaluated(true));
-    expect(cache.lookup('s', 'v2', request('d2'), 'raw2').hit).toBeUndefined();
+    expect(cache.lookupRaw('raw', serving('v1'))).toBeUndefined();
+    cache.remember(cache.lookup('s', 'v1', request('d2'), 'raw2'), evaluated(true), 'm');
+    expect(cache.lookupRaw('raw2', serving(undefined))).toBeUndefined();
+    // A reload: the entry is dropped, not served again even if the old version came back.
+    cache.remember(cache.lookup('s', 'v1', request('d3'), 'raw3'), evaluated(true), 'm');
+    expect(cache.lookupRaw('raw3', serving('v2'))).toBeUndefined();
+    expect(cache.lookupRaw('raw3', serving('v1'))).toBeUndefined();
     const long = 'x'.repeat(5_000);
-    const l = cache.lookup('s', 'v2', request('d3'), long);
+    const l = cache.lookup('s', 'v2', request('d4'), long);
     expect(l.rawKey).toBeUndefined();
-    expect(cache.size()).toBeGreaterThanOrEqual(0);
+    cache.remember(l, evaluated(true), 'm');
+    expect(cache.lookupRaw(long, serving('v2'))).toBeUndefined();
   });
 });

@@ -16,7 +16,7 @@ export interface CachedAnswer {
 export interface CacheLookup {
   store: string;
   storeVersion: string;
-  /** The semantic key; absent when the raw key hit (nothing else was computed). */
+  /** The semantic key. */
   key?: string;
   /** The first-level key from the request's bytes, when it had one. */
   rawKey?: string;
@@ -42,31 +42,44 @@ export interface DecisionCacheOptions {
   now?: () => number;
 }
 
+/** A first-level entry: the answer a byte-identical request got, and what the pipeline needs to repeat it. */
+export interface RawEntry {
+  store: string;
+  storeVersion: string;
+  hit: CachedAnswer;
+  /** The pipeline's own record of the request (opaque here). */
+  memo: unknown;
+}
+
 export interface DecisionCache {
   /**
-   * Looks a request up against a store version: first by `rawKey` (the request's bytes with its
-   * door and caller, when it has one: no key computed, no hash), then by the semantic key over
-   * everything the decision depends on. A semantic hit is also remembered under the raw key.
+   * Before the request is parsed: a byte-identical repeat (the request's bytes with its door and
+   * verified caller, `rawKey`) is answered when the store that answered it still serves the same
+   * version (`servingVersion`) and the answer's TTL has not run out. Counted as a hit when found;
+   * a miss is not counted (the semantic lookup that follows counts it).
+   */
+  lookupRaw(rawKey: string, servingVersion: (store: string) => string | undefined): RawEntry | undefined;
+  /**
+   * Looks a request up against a store version by the semantic key over everything the decision
+   * depends on. `rawKey` is carried in the result, to remember the answer under it too.
    */
   lookup(store: string, storeVersion: string, request: EngineRequest, rawKey?: string): CacheLookup;
   /**
-   * Remembers an engine answer under a lookup's key. Only `evaluated` answers are kept, and only when
-   * they were evaluated by the version the key was computed for and that version is still current:
-   * a reload in between never lets an answer of one version be served for another.
+   * Remembers an engine answer under a lookup's key (and its raw key, with `memo`). Only
+   * `evaluated` answers are kept, and only when they were evaluated by the version the key was
+   * computed for and that version is still current: a reload in between never lets an answer of
+   * one version be served for another.
    */
-  remember(lookup: CacheLookup, answer: EngineAnswer): void;
-  /** Entries held, over every store. */
+  remember(lookup: CacheLookup, answer: EngineAnswer, memo?: unknown): void;
+  /** After a semantic hit: the same answer under the lookup's raw key, for no longer than it has left. */
+  rememberRaw(lookup: CacheLookup, memo: unknown): void;
+  /** Entries held, over every store (semantic entries: the raw ones repeat them). */
   size(): number;
 }
 
 interface StoreCache {
   version: string;
   lru: LRUCache<string, CachedAnswer>;
-  /**
-   * Raw keys (request bytes with door and caller) → the same answers, in their own LRU of the same
-   * bound, so `maxEntries`, the size and the eviction count keep meaning decisions.
-   */
-  raw: LRUCache<string, CachedAnswer>;
 }
 
 /**
@@ -93,45 +106,57 @@ export function createDecisionCache(options: DecisionCacheOptions): DecisionCach
             if (reason === 'evict') options.metrics?.evict();
           },
         }),
-        raw: new LRUCache<string, CachedAnswer>({
-          max: options.maxEntries,
-          ttl: Math.max(options.allowTtlMs, options.denyTtlMs, 1),
-          ...clock,
-        }),
       };
       stores.set(store, sc);
     } else if (sc.version !== version) {
       sc.lru.clear();
-      sc.raw.clear();
       sc.version = version;
     }
     return sc;
   };
 
+  /**
+   * Raw keys (request bytes with door and caller) → answers, one LRU over every store (the store is
+   * not known before the request is parsed), of the same bound, in their own LRU so `maxEntries`,
+   * the size and the eviction count keep meaning decisions. A stale entry (its store reloaded) is
+   * found by its version at lookup and dropped.
+   */
+  const raw = new LRUCache<string, RawEntry>({
+    max: options.maxEntries,
+    ttl: Math.max(options.allowTtlMs, options.denyTtlMs, 1),
+    ...clock,
+  });
+  const usable = (rawKey: string | undefined) =>
+    rawKey !== undefined && rawKey.length <= MAX_RAW_KEY_CHARS ? rawKey : undefined;
+
   return {
+    lookupRaw(rawKey, servingVersion) {
+      if (rawKey.length > MAX_RAW_KEY_CHARS) return undefined;
+      const entry = raw.get(rawKey);
+      if (!entry) return undefined;
+      if (servingVersion(entry.store) !== entry.storeVersion) {
+        raw.delete(rawKey);
+        return undefined;
+      }
+      options.metrics?.hit();
+      return entry;
+    },
     lookup(store, storeVersion, request, rawKey) {
       const sc = storeCache(store, storeVersion);
-      const lru = sc.lru;
-      const raw = rawKey !== undefined && rawKey.length <= MAX_RAW_KEY_CHARS ? rawKey : undefined;
-      if (raw !== undefined) {
-        const hit = sc.raw.get(raw);
-        if (hit) {
-          options.metrics?.hit();
-          return { store, storeVersion, rawKey: raw, hit };
-        }
-      }
+      const rk = usable(rawKey);
       const key = decisionKey(store, storeVersion, request);
-      const hit = lru.get(key);
-      if (hit) {
-        options.metrics?.hit();
-        // Never longer than the answer it repeats: the raw entry expires with the semantic one.
-        if (raw !== undefined) sc.raw.set(raw, hit, { ttl: Math.max(1, lru.getRemainingTTL(key)) });
-        return { store, storeVersion, key, hit };
-      }
-      options.metrics?.miss();
-      return raw !== undefined ? { store, storeVersion, key, rawKey: raw } : { store, storeVersion, key };
+      const hit = sc.lru.get(key);
+      if (hit) options.metrics?.hit();
+      else options.metrics?.miss();
+      return {
+        store,
+        storeVersion,
+        key,
+        ...(rk !== undefined ? { rawKey: rk } : {}),
+        ...(hit ? { hit } : {}),
+      };
     },
-    remember(lookup, answer) {
+    remember(lookup, answer, memo) {
       if (answer.kind !== 'evaluated' || answer.storeVersion !== lookup.storeVersion) return;
       const sc = stores.get(lookup.store);
       if (!sc || sc.version !== lookup.storeVersion) return;
@@ -144,7 +169,24 @@ export function createDecisionCache(options: DecisionCacheOptions): DecisionCach
         storeVersion: answer.storeVersion,
       };
       if (lookup.key !== undefined) sc.lru.set(lookup.key, cached, { ttl });
-      if (lookup.rawKey !== undefined) sc.raw.set(lookup.rawKey, cached, { ttl });
+      if (lookup.rawKey !== undefined)
+        raw.set(
+          lookup.rawKey,
+          { store: lookup.store, storeVersion: lookup.storeVersion, hit: cached, memo },
+          { ttl },
+        );
+    },
+    rememberRaw(lookup, memo) {
+      if (lookup.rawKey === undefined || !lookup.hit || lookup.key === undefined) return;
+      const sc = stores.get(lookup.store);
+      if (!sc || sc.version !== lookup.storeVersion) return;
+      // Never longer than the answer it repeats: the raw entry expires with the semantic one.
+      const ttl = Math.max(1, sc.lru.getRemainingTTL(lookup.key));
+      raw.set(
+        lookup.rawKey,
+        { store: lookup.store, storeVersion: lookup.storeVersion, hit: lookup.hit, memo },
+        { ttl },
+      );
     },
     size() {
       let n = 0;

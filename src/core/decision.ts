@@ -33,10 +33,10 @@ export interface DecisionRequest {
   /**
    * The request exactly as it arrived, when the door built everything else above from these bytes
    * alone (plus the caller the pipeline verifies): a byte-identical repeat from the same caller to
-   * the same store version is the same question, so the cache answers it before any key is
-   * computed from the parsed request. `door` keeps two doors' identical bytes apart.
+   * the same store version is the same question, so the cache answers it before the body is
+   * parsed (Pipeline.decideRaw). `door` keeps two doors' identical bytes apart.
    */
-  raw?: { door: string; text: string };
+  raw?: RawRequest;
   /** Asks for an explanation: the decision is then made afresh (never from or into the cache). */
   explain?: boolean;
   /**
@@ -83,4 +83,10 @@ export interface Decision {
   callerType?: CallerType;
   /** Present when the request asked for it (and the store's engine can explain). */
   explanation?: Explanation | { unavailable: string };
+}
+
+/** A request's bytes as its door received them, and the door (two doors' identical bytes are different questions). */
+export interface RawRequest {
+  door: string;
+  text: string;
 }

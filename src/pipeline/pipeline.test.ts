@@ -170,3 +170,87 @@ describe('pipeline cache stage', () => {
     expect(seen.map((r) => r.principal.id)).toEqual(['alice', 'bob', 'carol']);
   });
 });
+
+describe('pipeline.decideRaw: a byte-identical repeat answered before parsing', () => {
+  /** Like the token cache: the same Caller object for the same token, and a count of verifications. */
+  function cachingIdentifier() {
+    const callers = new Map<string, Caller>();
+    let verifications = 0;
+    const id: Identifier = {
+      async identify(token) {
+        verifications++;
+        const known = callers.get(token ?? '');
+        if (known) return known;
+        const caller = await identifier.identify(token);
+        callers.set(token!, caller);
+        return caller;
+      },
+    };
+    return { id, verifications: () => verifications };
+  }
+
+  it('parses the first request, and not its repeat; a reload makes the repeat parsed and decided again', async () => {
+    const { store, stores, seen } = fakeStore();
+    const events: DecisionEvent[] = [];
+    const pipeline = createPipeline({
+      stores,
+      cache: newCache(),
+      observers: [{ onDecision: (e) => events.push(e) }],
+    });
+    let parses = 0;
+    const parse = () => (parses++, stated());
+    const raw = { door: 'is-authorized', text: '{"same":"bytes"}' };
+    const first = await pipeline.decideRaw(raw, null, parse);
+    const repeat = await pipeline.decideRaw(raw, null, parse);
+    expect([first.cached, repeat.cached, parses, seen.length]).toEqual([false, true, 1, 1]);
+    expect(repeat).toMatchObject({
+      decision: 'ALLOW',
+      store: 'docs',
+      storeVersion: 'v1',
+      principal: { id: 'alice' },
+    });
+    expect(repeat.decisionId).not.toBe(first.decisionId);
+    // Observers see the repeat like any decision: the request and what the store was asked.
+    expect(events[1]).toMatchObject({
+      decision: repeat,
+      request: { action: { id: 'read' } },
+      evaluated: { principal: { id: 'alice' } },
+    });
+    expect(events[1]!.request).not.toHaveProperty('raw');
+    // Other bytes (the same question in another key order) are parsed, and answered by the semantic key.
+    const reordered = await pipeline.decideRaw({ ...raw, text: '{ "same":"bytes"}' }, null, parse);
+    expect([reordered.cached, parses, seen.length]).toEqual([true, 2, 1]);
+    store.version = 'v2';
+    store.answer = () => evaluatedAnswer(false, 'v2');
+    const afterReload = await pipeline.decideRaw(raw, null, parse);
+    expect([afterReload.decision, afterReload.cached, parses, seen.length]).toEqual(['DENY', false, 3, 2]);
+  });
+
+  it('a repeat by another token is parsed and decided for its own caller; a bad token is verified once', async () => {
+    const { stores, seen } = fakeStore((r) => evaluatedAnswer(r.principal.id === 'alice'));
+    const ids = cachingIdentifier();
+    const pipeline = createPipeline({ stores, identifier: ids.id, cache: newCache() });
+    let parses = 0;
+    const raw = { door: 'authorize', text: '{"q":1}' };
+    const ask = (token: string) => pipeline.decideRaw(raw, token, () => (parses++, tokenRequest(token)));
+    await ask('SECRET-alice-acme');
+    const again = await ask('SECRET-alice-acme');
+    expect([again.cached, parses]).toEqual([true, 1]);
+    const bob = await ask('SECRET-bob-acme');
+    expect([bob.decision, bob.cached, parses, seen.length]).toEqual(['DENY', false, 2, 2]);
+    const before = ids.verifications();
+    const bad = await ask('forged');
+    expect([bad.decision, bad.reason, parses]).toEqual(['DENY', 'expired', 3]);
+    expect(ids.verifications() - before).toBe(1);
+  });
+
+  it('a token known only after parsing (in the body) is never answered from the bytes', async () => {
+    const { stores, seen } = fakeStore();
+    const pipeline = createPipeline({ stores, identifier: cachingIdentifier().id, cache: newCache() });
+    let parses = 0;
+    const raw = { door: 'authorize', text: '{"token":"SECRET-alice-acme"}' };
+    for (let i = 0; i < 2; i++)
+      await pipeline.decideRaw(raw, undefined, () => (parses++, tokenRequest('SECRET-alice-acme')));
+    expect([parses, seen.length]).toEqual([2, 1]);
+  });
+});

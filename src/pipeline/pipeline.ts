@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { CacheLookup, DecisionCache } from '../cache/decision-cache.js';
+import { MAX_RAW_KEY_CHARS, type CacheLookup, type DecisionCache } from '../cache/decision-cache.js';
 import { sameUid, type EntityUid } from '../cedar/types.js';
-import type { BatchSemantic, CallerType, Decision, DecisionRequest } from '../core/decision.js';
+import type { BatchSemantic, CallerType, Decision, DecisionRequest, RawRequest } from '../core/decision.js';
 import type { EngineAnswer, EngineRequest, StoreEngine } from '../core/engine.js';
 import { AuthzError, ERROR_CODES, type ErrorCode } from '../core/errors.js';
 import type { StoreRegistry } from '../engines/registry.js';
@@ -56,14 +56,35 @@ export interface BatchOptions {
 export interface Pipeline {
   decide(request: DecisionRequest): Promise<Decision>;
   /**
+   * A single request as its door read it, before parsing: a byte-identical repeat of an answered
+   * request by the same verified caller (`token`; `null` for a door without one) is answered from
+   * the decision cache without parsing; anything else is parsed (`parse`, which may throw the
+   * door's validation error) and decided as `decide` would. `undefined` token: the request's
+   * token is not known before parsing (a body field), so it is always parsed.
+   */
+  decideRaw(
+    raw: RawRequest,
+    token: string | null | undefined,
+    parse: () => DecisionRequest,
+  ): Promise<Decision>;
+  /**
    * Decides many requests, one answer per request in order (fewer under a short-circuit
    * semantic); identical tokens are verified once.
    */
   decideBatch(requests: DecisionRequest[], options?: BatchOptions): Promise<Decision[]>;
 }
 
+/** What the cache keeps, with an answer, to repeat it for a byte-identical request. */
+interface RawMemo {
+  request: DecisionRequest;
+  evaluated: EngineRequest;
+  principal: EntityUid;
+  callerType?: CallerType;
+}
+
 /** A request that has passed identification and routing and waits for its engine. */
 interface Resolved {
+  request: DecisionRequest;
   store: StoreEngine;
   engineRequest: EngineRequest;
   principal: EntityUid;
@@ -79,6 +100,9 @@ interface Resolved {
 }
 
 type Memo = Map<string | undefined, Promise<Caller>>;
+
+/** A token verified before the request was parsed: its caller, or why it failed. */
+type Verified = Caller | { failed: unknown };
 
 /**
  * A small number per verified caller object, for the raw cache key: the token cache hands back the
@@ -140,7 +164,11 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   }
 
   /** Stage 1 and 2: who is asking, and which store answers. Returns a Decision when it is a deny already. */
-  async function resolve(request: DecisionRequest, memo: Memo | undefined): Promise<Resolved | Decision> {
+  async function resolve(
+    request: DecisionRequest,
+    memo: Memo | undefined,
+    verified?: Verified,
+  ): Promise<Resolved | Decision> {
     let principal: EntityUid;
     let callerType: CallerType | undefined;
     let entities = request.entities;
@@ -152,7 +180,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     if (request.subject.kind === 'token') {
       let caller: Caller;
       try {
-        caller = await identify(request.subject.token, memo);
+        if (verified && 'failed' in verified) throw verified.failed;
+        caller = verified ?? (await identify(request.subject.token, memo));
       } catch (err) {
         if (err instanceof AuthzError) return deny(err.code, { message: err.message });
         return deny('invalid_token');
@@ -243,7 +272,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       // may see claims the caller does not carry, so only the semantic key (token included) serves.
       rawKey = undefined;
     }
-    const resolved: Resolved = { store, principal, engineRequest };
+    const resolved: Resolved = { request, store, principal, engineRequest };
     if (missingClaims) resolved.missingClaims = missingClaims;
     if (callerType) resolved.callerType = callerType;
     // Stage 3: the cache. A hit becomes a Decision of its own (fresh id, `cached: true`).
@@ -280,6 +309,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       r.lookup = lookup;
       return undefined;
     }
+    if (lookup.rawKey !== undefined) cache.rememberRaw(lookup, rawMemo(r));
     return {
       decision: lookup.hit.allow ? 'ALLOW' : 'DENY',
       decisionId: randomUUID(),
@@ -291,6 +321,91 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     };
   }
 
+  /**
+   * Copies without what belongs to the first request only (its abort signal, deadline and id):
+   * a memo outlives the request, and must not hold its connection.
+   */
+  function rawMemo(r: Resolved): RawMemo {
+    const { signal: _s, deadline: _d, raw: _r, ...request } = r.request;
+    const e = r.engineRequest;
+    const memo: RawMemo = {
+      request,
+      evaluated: {
+        principal: e.principal,
+        action: e.action,
+        resource: e.resource,
+        context: e.context,
+        entities: e.entities,
+      },
+      principal: r.principal,
+    };
+    if (r.callerType) memo.callerType = r.callerType;
+    return memo;
+  }
+
+  async function decideRaw(
+    raw: RawRequest,
+    token: string | null | undefined,
+    parse: () => DecisionRequest,
+  ): Promise<Decision> {
+    const started = performance.now();
+    let caller: Verified | undefined;
+    if (deps.cache && raw.text.length <= MAX_RAW_KEY_CHARS) {
+      let key: string | undefined;
+      if (token === null) key = `${raw.door}\0\0${raw.text}`;
+      else if (token !== undefined && deps.identifier) {
+        try {
+          const verified = await deps.identifier.identify(token);
+          caller = verified;
+          key = `${raw.door}\0${callerId(verified)}\0${raw.text}`;
+        } catch (failed) {
+          // Reported by the full path, after the body's own problems (as without this shortcut),
+          // and not verified twice.
+          caller = { failed };
+        }
+      }
+      const entry =
+        key === undefined
+          ? undefined
+          : deps.cache.lookupRaw(key, (s) => deps.stores.get(s)?.servingVersion());
+      if (entry) {
+        const m = entry.memo as RawMemo;
+        const decision: Decision = {
+          decision: entry.hit.allow ? 'ALLOW' : 'DENY',
+          decisionId: randomUUID(),
+          principal: m.principal,
+          ...(m.callerType ? { callerType: m.callerType } : {}),
+          store: entry.store,
+          storeVersion: entry.hit.storeVersion,
+          determiningPolicies: entry.hit.determiningPolicies,
+          errors: entry.hit.errors,
+          cached: true,
+        };
+        const event: DecisionEvent = {
+          request: m.request,
+          decision,
+          durationSeconds: (performance.now() - started) / 1e3,
+          evaluated: m.evaluated,
+        };
+        for (const observer of observers) {
+          try {
+            observer.onDecision(event);
+          } catch {
+            /* an observer never changes or blocks a decision */
+          }
+        }
+        return decision;
+      }
+    }
+    const request = parse();
+    // Only a request whose caller is known before parsing can be repeated from its bytes.
+    if (token !== undefined) request.raw = raw;
+    // The caller verified above is this request's only when the token it carries is that token.
+    const verified =
+      caller && request.subject.kind === 'token' && request.subject.token === token ? caller : undefined;
+    return decideOne(request, undefined, verified);
+  }
+
   const idOf = (r: Resolved) =>
     r.engineRequest.decisionId ? { decisionId: r.engineRequest.decisionId } : {};
 
@@ -300,7 +415,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       deps.metrics?.engineError(r.store.engine, reason);
       return deny(reason, { ...who(r), ...idOf(r) });
     }
-    if (r.lookup) deps.cache?.remember(r.lookup, answer);
+    if (r.lookup)
+      deps.cache?.remember(r.lookup, answer, r.lookup.rawKey !== undefined ? rawMemo(r) : undefined);
     switch (answer.kind) {
       case 'evaluated': {
         const decision: Decision = {
@@ -364,16 +480,14 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }
   }
 
-  async function decideOne(request: DecisionRequest, memo?: Memo): Promise<Decision> {
+  async function decideOne(request: DecisionRequest, memo?: Memo, verified?: Verified): Promise<Decision> {
     const started = performance.now();
     let decision: Decision;
     let r: Resolved | Decision | undefined;
     try {
-      r = await resolve(request, memo);
+      r = await resolve(request, memo, verified);
       decision =
-        'decision' in r
-          ? r
-          : (r.hit ?? toDecision(r, (await engineAnswers(r.store, [r.engineRequest]))[0]));
+        'decision' in r ? r : (r.hit ?? toDecision(r, (await engineAnswers(r.store, [r.engineRequest]))[0]));
     } catch (err) {
       decision = internalError(err);
     }
@@ -433,5 +547,5 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     return out;
   }
 
-  return { decide: (request) => decideOne(request), decideBatch };
+  return { decide: (request) => decideOne(request), decideRaw, decideBatch };
 }

@@ -204,6 +204,7 @@ describe('gRPC health while no store is ready', () => {
     const pipeline: Pipeline = {
       decide: () => Promise.reject(new Error('no store')),
       decideBatch: () => Promise.reject(new Error('no store')),
+      decideRaw: () => Promise.reject(new Error('no store')),
     };
     const server = await startGrpcServer({
       pipeline,

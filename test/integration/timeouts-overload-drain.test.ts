@@ -393,6 +393,7 @@ describe('gRPC drain', () => {
         return allow;
       },
       decideBatch: () => Promise.reject(new Error('unused')),
+      decideRaw: () => Promise.reject(new Error('unused')),
     };
     const server = await startGrpcServer({
       pipeline,
@@ -421,6 +422,7 @@ describe('gRPC drain', () => {
     const pipeline: Pipeline = {
       decide: () => new Promise(() => undefined),
       decideBatch: () => Promise.reject(new Error('unused')),
+      decideRaw: () => Promise.reject(new Error('unused')),
     };
     const server = await startGrpcServer({
       pipeline,

@@ -62,17 +62,23 @@ export function mountAuthorize(
     );
   app.post('/v1/authorize', async (c) => {
     const text = await readBodyText(c);
-    const body = checkBody<AuthorizeBody>('AuthorizeRequest', parseJsonBody(text));
-    const request = toDecisionRequest(body, bearerToken(c, body.token));
-    // Built from the body and the caller alone: a byte-identical repeat is the same question.
-    request.raw = { door: 'authorize', text };
-    const signal = callerGone(c);
-    if (signal) request.signal = signal;
-    if (body.explain) {
-      if (!explainAllowed) throw explainRefused();
-      request.explain = true;
-    }
-    const decision = await pipeline.decide(request);
+    // A byte-identical repeat by the same verified caller is answered before the body is parsed;
+    // a token given in the body (not the header) is known only after parsing.
+    const decision = await pipeline.decideRaw(
+      { door: 'authorize', text },
+      bearerFrom(authorizationHeader(c)),
+      () => {
+        const body = checkBody<AuthorizeBody>('AuthorizeRequest', parseJsonBody(text));
+        const request = toDecisionRequest(body, bearerToken(c, body.token));
+        const signal = callerGone(c);
+        if (signal) request.signal = signal;
+        if (body.explain) {
+          if (!explainAllowed) throw explainRefused();
+          request.explain = true;
+        }
+        return request;
+      },
+    );
     if (decision.reason && isTokenErrorCode(decision.reason)) return tokenFailure(c, decision);
     return c.json(
       {
