@@ -2,7 +2,7 @@ import type { Context, Hono } from 'hono';
 import { AuthzError, isTokenErrorCode } from '../../core/errors.js';
 import type { Pipeline } from '../../pipeline/pipeline.js';
 import type { Decision, DecisionRequest } from '../../core/decision.js';
-import { decisionBody, statusOf } from './render.js';
+import { decisionBody, decisionJson, JSON_TYPE, statusOf } from './render.js';
 import { authorizationHeader, bearerChallenge, bearerFrom } from '../shared/bearer.js';
 import { callerGone } from '../shared/cancel.js';
 import { checkBody } from '../shared/contract.js';
@@ -80,13 +80,7 @@ export function mountAuthorize(
       },
     );
     if (decision.reason && isTokenErrorCode(decision.reason)) return tokenFailure(c, decision);
-    return c.json(
-      {
-        ...decisionBody(decision),
-        ...(decision.principal ? { principal: decision.principal, callerType: decision.callerType } : {}),
-      },
-      statusOf(decision),
-    );
+    return c.body(decisionJson(decision, true), statusOf(decision), JSON_TYPE);
   });
 
   app.post('/v1/authorize/batch', async (c) => {

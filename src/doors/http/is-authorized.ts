@@ -4,7 +4,7 @@ import { callerGone } from '../shared/cancel.js';
 import { checkBody } from '../shared/contract.js';
 import { parseJsonBody } from '../shared/json-body.js';
 import { readBodyText } from './body-limit.js';
-import { decisionBody, statusOf } from './render.js';
+import { decisionJson, JSON_TYPE, statusOf } from './render.js';
 import { toEntities, type IsAuthorizedBody } from './wire.js';
 
 /**
@@ -33,6 +33,6 @@ export function mountIsAuthorized(app: Hono, pipeline: Pipeline): void {
         ...signalOf(c),
       };
     });
-    return c.json(decisionBody(decision), statusOf(decision));
+    return c.body(decisionJson(decision, false), statusOf(decision), JSON_TYPE);
   });
 }
