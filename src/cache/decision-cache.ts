@@ -65,7 +65,7 @@ export interface DecisionCache {
    */
   lookup(store: string, storeVersion: string, request: EngineRequest, rawKey?: string): CacheLookup;
   /**
-   * Remembers an engine answer under a lookup's key (and its raw key, with `memo`). Only
+   * Remembers an engine answer under a lookup's key (and its raw key, when given a `memo`). Only
    * `evaluated` answers are kept, and only when they were evaluated by the version the key was
    * computed for and that version is still current: a reload in between never lets an answer of
    * one version be served for another.
@@ -169,7 +169,7 @@ export function createDecisionCache(options: DecisionCacheOptions): DecisionCach
         storeVersion: answer.storeVersion,
       };
       if (lookup.key !== undefined) sc.lru.set(lookup.key, cached, { ttl });
-      if (lookup.rawKey !== undefined)
+      if (lookup.rawKey !== undefined && memo !== undefined)
         raw.set(
           lookup.rawKey,
           { store: lookup.store, storeVersion: lookup.storeVersion, hit: cached, memo },
