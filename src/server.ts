@@ -13,18 +13,15 @@ import { StartupError } from './core/errors.js';
 import { ensureDevKeys } from './identity/dev-issuer.js';
 import { createIdentifier } from './identity/identifier.js';
 import type { Caller } from './identity/types.js';
-import {
-  createDecisionLog,
-  openLogSink,
-  type DecisionLog,
-  type OwnedSink,
-} from './observability/decision-log.js';
+import type { DecisionLog } from './observability/decision-log.js';
+import { openDecisionLog } from './observability/decision-log-setup.js';
+import { startShadowing } from './observability/shadow-report.js';
+import type { OwnedSink } from './observability/log-sink.js';
 import type { EngineAnswer } from './core/engine.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { createPipeline, type DecisionObserver, type Pipeline } from './pipeline/pipeline.js';
-import { createStoreRegistry, type ShadowSpec, type StoreRegistry } from './engines/registry.js';
-import { createShadowing, type Shadowing } from './replay/shadow.js';
+import { createStoreRegistry, type StoreRegistry } from './engines/registry.js';
 import { createHttpRouteTable, createRouter, type HttpRouteTable } from './routing/index.js';
 import { checkRoutes, knownCallerTypes } from './config/cross-checks.js';
 import { closeServer, listen, urlOf, withTimeout, type Server } from './doors/http/listen.js';
@@ -192,18 +189,10 @@ async function wire(loaded: LoadedConfig, logger: Logger, opened: Closer[]): Pro
   const observers: DecisionObserver[] = [metrics.observer];
   let logSink: OwnedSink | undefined;
   let decisionLog: DecisionLog | undefined;
-  const log = config.decisionLog;
-  if (log.enabled) {
-    const destination =
-      log.destination === 'stdout' || log.destination === 'stderr'
-        ? log.destination
-        : resolveFromConfig(loaded, log.destination);
-    const sink = openLogSink(destination, (err) =>
-      logger.error({ err: { message: err.message } }, 'decision log destination failed'),
-    );
-    logSink = sink;
-    opened.push(() => sink.close(0));
-    decisionLog = createDecisionLog(log, { sink: logSink, onDrop: metrics.decisionLogDropped });
+  if (config.decisionLog.enabled) {
+    const dl = openDecisionLog(config.decisionLog, (p) => resolveFromConfig(loaded, p), logger, metrics);
+    ({ sink: logSink, log: decisionLog } = dl);
+    opened.push(dl.closeOnFailure);
     observers.push(decisionLog);
   }
 
@@ -364,7 +353,12 @@ async function wire(loaded: LoadedConfig, logger: Logger, opened: Closer[]): Pro
     await stores.close();
     // Whatever the log still buffers goes out, unless its destination is stuck.
     if (decisionLog) await withTimeout(decisionLog.flush(), config.server.shutdownGraceMs);
-    await logSink?.close(config.server.shutdownGraceMs);
+    if (config.decisionLog.onFull === 'spool') {
+      // What the destination has not taken goes to the spool for the next start; waiting longer
+      // for the destination would only write twice what is now spooled.
+      decisionLog?.close();
+      await logSink?.close(0);
+    } else await logSink?.close(config.server.shutdownGraceMs);
   }
 }
 
@@ -383,33 +377,4 @@ function buildRouteTable(loaded: LoadedConfig): HttpRouteTable | undefined {
       );
     throw err;
   }
-}
-
-/**
- * Shadow stores (`stores.<name>.shadow`): counted in authz_shadow_decisions_total, flips and
- * candidate errors in the process log with the decision id, a summary in /readyz.
- */
-function startShadowing(targets: ShadowSpec[], metrics: Metrics, logger: Logger): Shadowing | undefined {
-  if (!targets.length) return undefined;
-  for (const t of targets) {
-    for (const result of ['same', 'allow_to_deny', 'deny_to_allow', 'error', 'dropped'])
-      metrics.shadowDecision(t.store, result, 0);
-    const s = t.engine.status();
-    if (s.ready) logger.info({ store: t.store, shadow: t.source, version: s.version }, 'shadow store loaded');
-    else
-      logger.error(
-        { store: t.store, shadow: t.source, error: s.lastError },
-        'shadow store does not load; the live store serves as always, nothing is shadowed until it does',
-      );
-  }
-  return createShadowing(targets, {
-    result: (store, result) => metrics.shadowDecision(store, result),
-    flip: (flip) =>
-      logger.warn(
-        flip,
-        `shadow store decides ${flip.result === 'deny_to_allow' ? 'ALLOW where live denied' : 'DENY where live allowed'}`,
-      ),
-    error: (store, decisionId, message) =>
-      logger.warn({ store, decisionId, error: message }, 'shadow store could not decide'),
-  });
 }

@@ -505,6 +505,28 @@ const DecisionLogSchema = z.strictObject({
    * `authz_decision_logs_dropped_total`, so logging never slows a decision. Default 10,000.
    */
   bufferSize: z.number().int().positive().default(10_000),
+  /**
+   * What a full buffer does while the destination does not take lines. `drop` (default): lines are
+   * dropped and counted, an ALLOW before a DENY; costs nothing, loses lines under a long stall.
+   * `spool`: lines go to a bounded file on local disk (`spool.path`), written out in order when
+   * the destination recovers and after a restart; drops (ALLOW first) only once the spool is full.
+   */
+  onFull: z.enum(['drop', 'spool']).default('drop'),
+  spool: z
+    .strictObject({
+      /** The spool file, on local disk that survives a restart (relative to the config file). Required with `onFull: spool`. */
+      path: z.string().min(1).optional(),
+      /** Bytes the spool may hold; beyond it lines are dropped and counted. Default 256 MiB. */
+      maxBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(256 * 1024 * 1024),
+    })
+    .prefault({}),
+}).refine((l) => l.onFull !== 'spool' || l.spool.path !== undefined, {
+  message: 'decisionLog.spool.path is required when decisionLog.onFull is spool',
+  path: ['spool', 'path'],
 });
 
 export const ConfigSchema = z.strictObject({

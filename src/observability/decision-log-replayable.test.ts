@@ -5,7 +5,8 @@ import { AuthzError } from '../core/errors.js';
 import type { DecisionRequest } from '../core/decision.js';
 import type { Identifier } from '../identity/types.js';
 import { createPipeline } from '../pipeline/pipeline.js';
-import { createDecisionLog, type DecisionLogOptions, type LogSink } from './decision-log.js';
+import { createDecisionLog, type DecisionLogOptions } from './decision-log.js';
+import type { LogSink } from './log-sink.js';
 
 const TOKEN = 'SECRET.eyJzdWIiOiJhbGljZSJ9.SIGNATURE-never-logged';
 
@@ -68,7 +69,11 @@ describe('replayable decision log', () => {
       resource: { type: 'Doc', id: 'd1' },
       context: { amount: 10, mfa: true },
       entities: [
-        { uid: { type: 'User', id: 'alice' }, attrs: { department: 'ops' }, parents: [{ type: 'Group', id: 'admins' }] },
+        {
+          uid: { type: 'User', id: 'alice' },
+          attrs: { department: 'ops' },
+          parents: [{ type: 'Group', id: 'admins' }],
+        },
         { uid: { type: 'Doc', id: 'd1' }, attrs: { owner: 'bob' }, parents: [] },
       ],
     });

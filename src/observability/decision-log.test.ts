@@ -5,7 +5,8 @@ import { AuthzError, StartupError } from '../core/errors.js';
 import type { Identifier } from '../identity/types.js';
 import { createPipeline, type DecisionEvent } from '../pipeline/pipeline.js';
 import type { Decision, DecisionRequest } from '../core/decision.js';
-import { createDecisionLog, type DecisionLogOptions, type LogSink } from './decision-log.js';
+import { createDecisionLog, type DecisionLogOptions } from './decision-log.js';
+import type { LogSink } from './log-sink.js';
 
 const TOKEN = 'SECRET.eyJzdWIiOiJhbGljZSJ9.SIGNATURE-never-logged';
 

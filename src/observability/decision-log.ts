@@ -1,17 +1,10 @@
-import { fstatSync, mkdirSync, openSync } from 'node:fs';
-import path from 'node:path';
-import { pino } from 'pino';
 import { compileMasks } from './mask.js';
+import type { LogSink } from './log-sink.js';
+import type { Spool } from './log-spool.js';
 import { uidKey, type CedarValue, type Entity, type EntityUid } from '../cedar/types.js';
 import { StartupError } from '../core/errors.js';
 import type { DecisionEvent, DecisionObserver } from '../pipeline/pipeline.js';
 import type { DecisionError } from '../core/decision.js';
-
-/** Where lines go: anything with a Node-style `write()` that returns false when full and emits `drain`. */
-export interface LogSink {
-  write(chunk: string): boolean;
-  once(event: 'drain', listener: () => void): unknown;
-}
 
 export interface DecisionLogOptions {
   /** Log only DENY decisions. */
@@ -20,8 +13,10 @@ export interface DecisionLogOptions {
   allowSampleRate: number;
   /** Paths masked with `"***"` (pino redact syntax), e.g. `context.accountNumber`. */
   maskPaths: string[];
-  /** Lines held while the sink is busy; beyond it lines are dropped and counted. */
+  /** Lines held while the sink is busy; beyond it lines are dropped and counted (or spooled). */
   bufferSize: number;
+  /** What a full buffer does: `drop` (default) or `spool` (needs `deps.spool`). */
+  onFull?: 'drop' | 'spool';
   /**
    * Each line also records the request as its store saw it (`request`), so `authz-sidecar replay`
    * can decide it again, and which mask paths hid a value (`masked`). Default false.
@@ -31,6 +26,8 @@ export interface DecisionLogOptions {
 
 export interface DecisionLogDeps {
   sink: LogSink;
+  /** The spool file, for `onFull: spool`. */
+  spool?: Spool;
   /** Called once per line dropped because the buffer was full. */
   onDrop?: () => void;
   /** For the allow sample; default `Math.random`. */
@@ -41,6 +38,13 @@ export interface DecisionLogDeps {
 export interface DecisionLog extends DecisionObserver {
   /** Lines dropped so far because the buffer was full. */
   readonly dropped: number;
+  /** Bytes waiting in the spool (`onFull: spool`). */
+  readonly spooledBytes: number;
+  /**
+   * At shutdown, after `flush` (or its timeout): with a spool, everything not yet handed to the
+   * kernel goes to the spool for the next start, and the spool is closed. Synchronous.
+   */
+  close(): void;
   /** Hands every buffered line to the sink, waiting for `drain` while it is full; resolves once it has. */
   flush(): Promise<void>;
 }
@@ -127,18 +131,33 @@ export function decisionLine(event: DecisionEvent, time: number, replayable = fa
   return line;
 }
 
+/** A queued decision; null once evicted to make room for a DENY. */
+type Entry = { event: DecisionEvent; time: number } | null;
+
+/** Bytes of the spool read back and written out per turn of the event loop. */
+const SPOOL_READ = 256 * 1024;
+
 /**
  * The decision log: one JSON line per decision, built directly from the decision (masked paths
- * replaced by copy on write, see mask.ts). `onDecision` only queues a record; serialising and writing happen on a later
- * turn of the event loop, one write per batch. When the sink reports it is full the log waits for
- * `drain`; meanwhile at most `bufferSize` records wait and any more are dropped and counted, so a
- * slow disk or a blocked stdout never slows a decision nor grows memory without bound.
+ * replaced by copy on write, see mask.ts). `onDecision` only queues a record; serialising and
+ * writing happen on a later turn of the event loop, one write per batch. When the sink reports it
+ * is full the log waits for `drain`, and decisions never wait for the log:
+ *
+ * - `onFull: drop` (default): at most `bufferSize` records wait; beyond that one is dropped and
+ *   counted, an ALLOW before a DENY (a DENY arriving at a full buffer takes the place of the
+ *   oldest waiting ALLOW; a DENY is dropped only when every waiting record is a DENY).
+ * - `onFull: spool` (with `deps.spool`): a full buffer moves its oldest `BATCH` records to the
+ *   spool file; the spool is written out first, in order, when the sink takes lines again, and
+ *   at `close()` whatever is still in memory (and what the sink took but had not yet handed to
+ *   the kernel) goes to the spool, for the next start to write out. Drops happen only once the
+ *   spool is at its bound, under the same ALLOW-first rule.
  */
 export function createDecisionLog(options: DecisionLogOptions, deps: DecisionLogDeps): DecisionLog {
   if (!(options.bufferSize >= 1)) throw new TypeError('decision log: bufferSize must be at least 1');
   const random = deps.random ?? Math.random;
   const now = deps.now ?? Date.now;
   const replayable = options.replayable ?? false;
+  const spool = options.onFull === 'spool' ? deps.spool : undefined;
   let mask: ReturnType<typeof compileMasks>;
   try {
     mask = compileMasks(replayable ? withRecordedRequest(options.maskPaths) : options.maskPaths, replayable);
@@ -147,14 +166,71 @@ export function createDecisionLog(options: DecisionLogOptions, deps: DecisionLog
   }
 
   // Only the event and its time are queued; the line is built when the batch is written.
-  const queue: { event: DecisionEvent; time: number }[] = [];
+  let queue: Entry[] = [];
+  /** Records in the queue (evicted slots aside), ALLOWs among them, and where the oldest ALLOW may be. */
+  let live = 0;
+  let allows = 0;
+  let allowScan = 0;
   let dropped = 0;
   let scheduled = false;
   let blocked = false;
   let waiters: (() => void)[] = [];
+  /** Chunks the sink took but has not handed to the kernel yet (spool mode, sinks that can tell). */
+  const unconfirmed = new Map<number, string>();
+  let chunkSeq = 0;
+
+  const isAllow = (e: Entry) => e !== null && e.event.decision.decision === 'ALLOW';
+  const drop = (n = 1) => {
+    dropped += n;
+    for (let i = 0; i < n; i++) deps.onDrop?.();
+  };
+  const serialize = (entries: Entry[]) => {
+    // One JSON.stringify per line of a plain object: measured, pino's general-purpose formatting
+    // (level, bindings, redaction wrappers) was ~9% of a cached decision's CPU.
+    let chunk = '';
+    for (const e of entries) {
+      if (!e) continue;
+      const line = decisionLine(e.event, e.time, replayable) as unknown as Record<string, unknown>;
+      chunk += JSON.stringify(mask ? mask(line) : line) + '\n';
+    }
+    return chunk;
+  };
+  const take = (n: number): Entry[] => {
+    const batch = queue.splice(0, n);
+    allowScan = Math.max(0, allowScan - batch.length);
+    for (const e of batch) {
+      if (!e) continue;
+      live--;
+      if (isAllow(e)) allows--;
+    }
+    return batch;
+  };
+  /** Drops the oldest waiting ALLOW; false when none waits. */
+  const evictAllow = (): boolean => {
+    if (allows === 0) return false;
+    for (; allowScan < queue.length; allowScan++) {
+      if (isAllow(queue[allowScan]!)) {
+        queue[allowScan++] = null;
+        live--;
+        allows--;
+        drop();
+        return true;
+      }
+    }
+    return false;
+  };
+  const write = (chunk: string): boolean => {
+    if (spool && deps.sink.writeConfirmed) {
+      const id = ++chunkSeq;
+      unconfirmed.set(id, chunk);
+      return deps.sink.writeConfirmed(chunk, () => unconfirmed.delete(id));
+    }
+    return deps.sink.write(chunk);
+  };
+  const pending = () => live > 0 || (spool !== undefined && spool.bytes > 0);
 
   const settle = () => {
-    if (queue.length) return;
+    if (pending()) return;
     const w = waiters;
     waiters = [];
     w.forEach((resolve) => resolve());
@@ -163,22 +239,26 @@ export function createDecisionLog(options: DecisionLogOptions, deps: DecisionLog
   /** One batch per turn of the event loop, so a long queue never holds up requests. */
   const drain = () => {
     scheduled = false;
-    if (queue.length && !blocked) {
-      const batch = queue.splice(0, BATCH);
-      let chunk = '';
+    if (!blocked && pending()) {
       let full = false;
-      try {
-        // One JSON.stringify per line of a plain object: measured, pino's general-purpose
-        // formatting (level, bindings, redaction wrappers) was ~9% of a cached decision's CPU.
-        for (const { event, time } of batch) {
-          const line = decisionLine(event, time, replayable) as unknown as Record<string, unknown>;
-          chunk += JSON.stringify(mask ? mask(line) : line) + '\n';
+      if (spool && spool.bytes > 0) {
+        // The spool's lines are older than anything in memory: they go first.
+        const chunk = spool.peek(SPOOL_READ)!;
+        try {
+          full = !write(chunk);
+          spool.consumed();
+        } catch {
+          // A destination that throws (closed, destroyed): what stays in the spool waits for a restart.
+          return settle();
         }
-        full = !deps.sink.write(chunk);
-      } catch {
-        // A destination that throws (closed, destroyed) loses this batch; it is counted, never raised.
-        dropped += batch.length;
-        for (let i = 0; i < batch.length; i++) deps.onDrop?.();
+      } else {
+        const batch = take(BATCH);
+        try {
+          full = !write(serialize(batch));
+        } catch {
+          // A destination that throws (closed, destroyed) loses this batch; it is counted, never raised.
+          drop(batch.filter(Boolean).length);
+        }
       }
       if (full) {
         blocked = true;
@@ -186,7 +266,7 @@ export function createDecisionLog(options: DecisionLogOptions, deps: DecisionLog
           blocked = false;
           drain();
         });
-      } else if (queue.length) schedule();
+      } else if (pending()) schedule();
     }
     settle();
   };
@@ -197,31 +277,73 @@ export function createDecisionLog(options: DecisionLogOptions, deps: DecisionLog
     setImmediate(drain);
   };
 
+  /** Moves the oldest waiting records to the spool; false when the spool is at its bound. */
+  const spill = (): boolean => {
+    if (!spool) return false;
+    const n = Math.min(BATCH, queue.length);
+    const chunk = serialize(queue.slice(0, n));
+    if (!spool.append(chunk)) return false;
+    take(n);
+    return true;
+  };
+
+  // Lines a previous process left in the spool are written out first.
+  if (spool && spool.bytes > 0) schedule();
+
   return {
     get dropped() {
       return dropped;
+    },
+    get spooledBytes() {
+      return spool?.bytes ?? 0;
     },
     onDecision(event) {
       if (event.decision.decision === 'ALLOW') {
         if (options.onlyDenies) return;
         if (options.allowSampleRate < 1 && random() >= options.allowSampleRate) return;
       }
-      if (queue.length >= options.bufferSize) {
-        dropped++;
-        deps.onDrop?.();
-        return;
+      if (live >= options.bufferSize && !spill()) {
+        // Full, nowhere to spill: an ALLOW goes before a DENY.
+        if (event.decision.decision === 'ALLOW' || !evictAllow()) return drop();
       }
       queue.push({ event, time: now() });
+      live++;
+      if (event.decision.decision === 'ALLOW') allows++;
       schedule();
     },
     flush() {
-      if (!queue.length) return Promise.resolve();
+      if (!pending()) return Promise.resolve();
       return new Promise<void>((resolve) => {
         waiters.push(resolve);
         if (!blocked) drain();
       });
     },
+    close() {
+      if (!spool) return;
+      // Oldest first: what the sink still held in this process, then what waited in memory.
+      spool.prepend(unwritten([...unconfirmed.values()].join(''), deps.sink.pendingBytes?.()));
+      unconfirmed.clear();
+      if (live) spool.append(serialize(take(queue.length)), true);
+      queue = [];
+      spool.close();
+    },
   };
+}
+
+/**
+ * Of the chunks the sink took and has not confirmed, what has not reached the kernel: the pipe may
+ * have taken the first part of the first chunk, so it starts again one line before the point
+ * reached (a line the reader may have seen cut short, and one more in case the sink counts
+ * characters rather than bytes): a duplicate line rather than a lost one.
+ */
+function unwritten(text: string, pending: number | undefined): string {
+  if (pending === undefined || !text) return text;
+  const written = Math.max(0, Buffer.byteLength(text) - pending);
+  if (written === 0) return text;
+  // Character offsets equal byte offsets for ASCII lines; the extra line covers the rest.
+  let start = text.lastIndexOf('\n', Math.min(written, text.length) - 1);
+  start = start <= 0 ? 0 : text.lastIndexOf('\n', start - 1) + 1;
+  return text.slice(start);
 }
 
 /**
@@ -233,97 +355,8 @@ export function withRecordedRequest(paths: string[]): { path: string; name: stri
   const out: { path: string; name: string }[] = [];
   for (const path of paths) {
     out.push({ path, name: path });
-    if (/^(context|principal|action|resource)([.[]|$)/.test(path)) out.push({ path: `request.${path}`, name: path });
+    if (/^(context|principal|action|resource)([.[]|$)/.test(path))
+      out.push({ path: `request.${path}`, name: path });
   }
   return out;
-}
-
-/** A sink the decision log owns: closing it writes what is buffered, then releases the file. */
-export interface OwnedSink extends LogSink {
-  close(timeoutMs?: number): Promise<void>;
-}
-
-/**
- * Opens `stdout`, `stderr` or a file (appended, folders created). A pipe or socket (a container's
- * stdout, read by the log collector) is written through Node's own non-blocking `process.stdout`
- * (or `stderr`); anything else (a file, a terminal) through an asynchronous sonic-boom
- * destination. Either way a full destination never blocks the event loop. Not sonic-boom for
- * pipes: its writes run on libuv's thread pool as blocking write(2) calls, so with a stalled
- * collector a thread stays stuck in write() and the process cannot exit (process.exit joins the
- * pool) — SIGTERM would hang until SIGKILL. A file that cannot be opened is a StartupError; a
- * write error later is reported once through `onError`.
- */
-export function openLogSink(destination: string, onError: (err: Error) => void): OwnedSink {
-  let fd: number;
-  if (destination === 'stdout') fd = 1;
-  else if (destination === 'stderr') fd = 2;
-  else {
-    try {
-      mkdirSync(path.dirname(destination), { recursive: true });
-      fd = openSync(destination, 'a');
-    } catch (err) {
-      throw new StartupError(
-        `config key decisionLog.destination: cannot open ${destination} (${(err as NodeJS.ErrnoException).code ?? err})`,
-      );
-    }
-  }
-  const stat = fstatSync(fd);
-  if (fd <= 2 && (stat.isFIFO() || stat.isSocket()))
-    return streamSink(fd === 1 ? process.stdout : process.stderr, onError);
-  const boom = pino.destination({ dest: fd, sync: false });
-  let reported = false;
-  boom.on('error', (err: Error) => {
-    if (!reported) onError(err);
-    reported = true;
-  });
-  return {
-    write: (chunk) => boom.write(chunk),
-    once: (event, listener) => boom.once(event, listener),
-    close: (timeoutMs = 2_000) =>
-      new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, timeoutMs);
-        boom.once('close', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        try {
-          boom.end();
-        } catch {
-          clearTimeout(timer);
-          resolve();
-        }
-      }),
-  };
-}
-
-/**
- * stdout or stderr when it is a pipe or socket: Node's own stream, a non-blocking libuv pipe whose
- * writes never hold a thread. Shared with the rest of the process, so it is never closed: closing
- * waits until what is queued has been written, or the timeout (a collector that never reads again
- * is given up, and the process can still exit).
- */
-function streamSink(stream: NodeJS.WriteStream, onError: (err: Error) => void): OwnedSink {
-  let reported = false;
-  const onStreamError = (err: Error) => {
-    // EPIPE: the reader went away; later writes fail and their lines are lost.
-    if (!reported) onError(err);
-    reported = true;
-  };
-  stream.on('error', onStreamError);
-  return {
-    write: (chunk) => stream.write(chunk),
-    once: (event, listener) => stream.once(event, listener),
-    close: (timeoutMs = 2_000) =>
-      new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          stream.off('error', onStreamError);
-          stream.off('drain', done);
-          resolve();
-        };
-        const timer = setTimeout(done, timeoutMs);
-        if (stream.writableLength === 0) done();
-        else stream.once('drain', done);
-      }),
-  };
 }

@@ -82,7 +82,9 @@ export function compileMasks(
 ): ((value: Record<string, unknown>) => Record<string, unknown>) | undefined {
   if (paths.length === 0) return undefined;
   const parsed = paths.map((p) =>
-    typeof p === 'string' ? { segs: parseMaskPath(p), name: p } : { segs: parseMaskPath(p.path), name: p.name },
+    typeof p === 'string'
+      ? { segs: parseMaskPath(p), name: p }
+      : { segs: parseMaskPath(p.path), name: p.name },
   );
   return (value) => {
     let out: unknown = value;

@@ -40,6 +40,8 @@ export interface Metrics {
   httpRequest(route: string, method: string, status: number): void;
   /** Decision log lines dropped because the log's buffer was full. */
   decisionLogDropped(): void;
+  /** Reads the decision log's spool size at scrape time (`authz_decision_log_spool_bytes`). */
+  decisionLogSpool(bytes: () => number): void;
   /** One shadowed decision of a live store, by result (`same`, `allow_to_deny`, `deny_to_allow`, `error`, `dropped`); `by` 0 makes the series exist. */
   shadowDecision(store: string, result: string, by?: number): void;
   /** Hooks of the remote AVP engine: call outcomes and latency (circuit state is read from status()). */
@@ -261,6 +263,15 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     registers,
   });
 
+  let spoolBytes: (() => number) | undefined;
+  new Gauge({
+    name: 'authz_decision_log_spool_bytes',
+    help: 'Bytes of decision-log lines waiting in the spool file (decisionLog.onFull: spool) for the destination to take them.',
+    registers,
+    collect() {
+      this.set(spoolBytes?.() ?? 0);
+    },
+  });
   const shadowDecisions = new Counter({
     name: 'authz_shadow_decisions_total',
     help: "Live decisions decided again by the store's shadow (candidate) store, by result: same, allow_to_deny, deny_to_allow (each flip is logged with its decision id), error (the candidate could not decide), dropped (the shadow queue was full).",
@@ -311,6 +322,9 @@ export function createMetrics(deps: MetricsDeps): Metrics {
       httpChild(route, HTTP_METHODS.has(method) ? method : 'other', String(status)).inc();
     },
     decisionLogDropped: () => logDropped.inc(),
+    decisionLogSpool: (bytes) => {
+      spoolBytes = bytes;
+    },
     shadowDecision: (store, result, by = 1) => shadowDecisions.labels(store, result).inc(by),
     avp: {
       call({ store, operation, outcome, durationSeconds }) {

@@ -73,6 +73,7 @@ describe('GET /metrics', () => {
       authz_store_evaluator: 'gauge',
       authz_evaluator_mismatches_total: 'counter',
       authz_shadow_decisions_total: 'counter',
+      authz_decision_log_spool_bytes: 'gauge',
     });
   });
 
