@@ -269,7 +269,6 @@ async function wire(loaded: LoadedConfig, logger: Logger, opened: Closer[]): Pro
   if (config.avpDoor.enabled) {
     const door = createAvpDoorApp({
       pipeline,
-      stores,
       policyStores: config.avpDoor.policyStores,
       bodyLimitBytes: config.server.bodyLimitBytes,
       bodyTimeoutMs: config.server.requestTimeoutMs,

@@ -4,7 +4,6 @@ import { limitBody, readBodyText } from '../http/body-limit.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Pipeline } from '../../pipeline/pipeline.js';
 import type { Decision, DecisionRequest } from '../../core/decision.js';
-import type { StoreRegistry } from '../../engines/registry.js';
 import {
   AWS_JSON_CONTENT_TYPE,
   AwsError,
@@ -22,7 +21,6 @@ import {
 
 export interface AvpDoorDeps {
   pipeline: Pipeline;
-  stores: StoreRegistry;
   /** AVP policy store id → local store name; an unlisted id selects the store of that name. */
   policyStores: Record<string, string>;
   bodyLimitBytes: number;
@@ -59,22 +57,21 @@ export function createAvpDoorApp(deps: AvpDoorDeps): Hono {
   app.post('/', async (c) => {
     const operation = operationOf(c.req.header('x-amz-target'));
     const decoded = decodeRequest(operation, parseBody(await readBodyText(c)));
+    // Store resolution is the pipeline's (an unknown store is its `unknown_store` deny, logged and
+    // counted like any decision); the door only maps the AVP id to a local name.
     const store = deps.policyStores[decoded.policyStoreId] ?? decoded.policyStoreId;
-    if (!deps.stores.get(store))
-      throw new AwsError('ResourceNotFoundException', `Policy store ${decoded.policyStoreId} not found.`, {
-        resourceId: decoded.policyStoreId,
-        resourceType: 'POLICY_STORE',
-      });
+    const answer = (d: Decision, path: string, token?: TokenInput) =>
+      answerOf(d, path, decoded.policyStoreId, token);
 
     switch (decoded.operation) {
       case 'IsAuthorized': {
         const d = await deps.pipeline.decide(statedRequest(store, decoded.question));
-        return respond(c, 200, encodeAnswer(answerOf(d, '')));
+        return respond(c, 200, encodeAnswer(answer(d, '')));
       }
       case 'IsAuthorizedWithToken': {
         const d = await deps.pipeline.decide(tokenRequest(store, decoded.token, decoded.question));
         return respond(c, 200, {
-          ...encodeAnswer(answerOf(d, '', decoded.token)),
+          ...encodeAnswer(answer(d, '', decoded.token)),
           ...(d.principal ? { principal: encodeUid(d.principal) } : {}),
         });
       }
@@ -95,7 +92,7 @@ export function createAvpDoorApp(deps: AvpDoorDeps): Hono {
         if (problems.length) throw validationError(problems);
         const results = decisions.map((d, i) => ({
           request: decoded.echo[i],
-          ...encodeAnswer(answerOf(d, `requests[${i}]`, token)),
+          ...encodeAnswer(answer(d, `requests[${i}]`, token)),
         }));
         const principal = decisions.find((d) => d.principal)?.principal;
         return respond(c, 200, {
@@ -161,14 +158,14 @@ function problemOf(d: Decision, path: string, token?: TokenInput): FieldProblem 
 }
 
 /** A decision as an AVP answer, or the AWS error it stands for. */
-function answerOf(d: Decision, path: string, token?: TokenInput) {
-  const problem = problemOf(d, path, token);
-  if (problem) throw validationError([problem]);
+function answerOf(d: Decision, path: string, policyStoreId: string, token?: TokenInput) {
   if (d.reason === 'unknown_store')
-    throw new AwsError('ResourceNotFoundException', d.message ?? 'Policy store not found.', {
-      resourceId: d.store ?? '',
+    throw new AwsError('ResourceNotFoundException', `Policy store ${policyStoreId} not found.`, {
+      resourceId: policyStoreId,
       resourceType: 'POLICY_STORE',
     });
+  const problem = problemOf(d, path, token);
+  if (problem) throw validationError([problem]);
   if (d.reason)
     // engine_unavailable, engine_error, no_store, internal_error: the request was not evaluated.
     throw new AwsError('InternalServerException', `The request was not evaluated (${d.reason}).`);
