@@ -17,15 +17,34 @@ import { isStoreFile } from './read-store.js';
  * old one), so a store folder that is such a symlink moves; the deletions in the old folder
  * trigger a sync that follows it.
  */
-export function watchStoreDir(dir: string, debounceMs: number, onChange: () => void): () => void {
+/** The debounce timer; tests pass their own to fire it when they choose. */
+export interface DebounceTimers {
+  set(fn: () => void, ms: number): unknown;
+  clear(handle: unknown): void;
+}
+
+const realTimers: DebounceTimers = {
+  set: (fn, ms) => setTimeout(fn, ms),
+  clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+export function watchStoreDir(
+  dir: string,
+  debounceMs: number,
+  onChange: () => void,
+  timers: DebounceTimers = realTimers,
+): () => void {
   const watchers = new Map<string, FSWatcher>();
-  let timer: NodeJS.Timeout | undefined;
+  let timer: unknown;
   let closed = false;
 
   const schedule = () => {
     if (closed) return;
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(onChange, debounceMs);
+    if (timer !== undefined) timers.clear(timer);
+    timer = timers.set(() => {
+      timer = undefined;
+      onChange();
+    }, debounceMs);
   };
 
   const onEvent = (folder: string) => (_event: string, filename: string | Buffer | null) => {
@@ -64,7 +83,7 @@ export function watchStoreDir(dir: string, debounceMs: number, onChange: () => v
   sync();
   return () => {
     closed = true;
-    if (timer) clearTimeout(timer);
+    if (timer !== undefined) timers.clear(timer);
     for (const watcher of watchers.values()) watcher.close();
     watchers.clear();
   };
