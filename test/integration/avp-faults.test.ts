@@ -33,7 +33,12 @@ afterAll(async () => {
 });
 
 /** A fresh engine; the peer's faults apply to its calls only (see PeerFaults.userAgent). */
-function engine(extra: Partial<AvpStoreConfig> = {}, observer?: AvpObserver, endpoint = peer.url) {
+function engine(
+  extra: Partial<AvpStoreConfig> = {},
+  observer?: AvpObserver,
+  endpoint = peer.url,
+  now?: () => number,
+) {
   const userAgent = `fault-test-${engines.length}`;
   const e = new AvpStoreEngine({
     name: 'customers',
@@ -41,6 +46,7 @@ function engine(extra: Partial<AvpStoreConfig> = {}, observer?: AvpObserver, end
     staticEntities: staticEntities('customers'),
     sdk: { ...TEST_SDK, customUserAgent: userAgent },
     ...(observer ? { observer } : {}),
+    ...(now ? { now } : {}),
   });
   engines.push(e);
   peer.faults.userAgent = userAgent;
@@ -181,9 +187,13 @@ describe('the avp engine fails closed', () => {
 
   it('the circuit opens after consecutive failures, refuses without calling, and closes again', async () => {
     const states: string[] = [];
+    // The breaker's clock is the test's: real time plus what the test skips ahead.
+    let skipped = 0;
     const e = engine(
       { retries: 0, circuitBreaker: { failureThreshold: 3, resetMs: 300 } },
       { circuit: ({ state }) => states.push(state) },
+      peer.url,
+      () => Date.now() + skipped,
     );
     peer.faults.serverError = Infinity;
     for (let i = 0; i < 3; i++) expect(notAllowed((await e.decide([allowed()]))[0])).toBe(true);
@@ -196,13 +206,13 @@ describe('the avp engine fails closed', () => {
     expect(sent(e).IsAuthorized).toBe(3);
     expect(e.counters().outcomes.circuit_open).toBe(1);
     // After resetMs one probe goes out; it fails, so the circuit opens again.
-    await new Promise((r) => setTimeout(r, 320));
+    skipped += 300;
     expect(e.circuitState()).toBe('half-open');
     expect(notAllowed((await e.decide([allowed()]))[0])).toBe(true);
     expect(e.circuitState()).toBe('open');
     // AVP recovers: the next probe succeeds and closes the circuit.
     peer.faults.serverError = 0;
-    await new Promise((r) => setTimeout(r, 320));
+    skipped += 300;
     expect((await e.decide([allowed()]))[0]).toMatchObject({ kind: 'evaluated', allow: true });
     expect(e.circuitState()).toBe('closed');
     expect((await e.decide([allowed()]))[0]).toMatchObject({ kind: 'evaluated', allow: true });
