@@ -63,6 +63,15 @@ beforeAll(async () => {
         },
       ],
       routes: [{ callerType: 'user', issuer: 'idp', store: 'customers' }],
+      httpRoutes: {
+        namespace: 'PaymentsApi',
+        store: 'api',
+        unmatched: 'deny',
+        routes: [
+          { method: 'GET', path: '/payments', query: ['limit'] },
+          { method: 'POST', path: '/payments', query: [] },
+        ],
+      },
     },
     keys.dir,
   );
@@ -129,5 +138,71 @@ describe('byte-identical repeats', () => {
       100,
     );
     expect(refused.json).toMatchObject({ decision: 'DENY', reason: 'expired' });
+  });
+});
+
+/** The proxy doors' checks, with the cache source of every `api` decision counted in /metrics. */
+const envoy = (token: string, target = '/payments', method = 'GET') =>
+  fetch(`${sidecar.url}/ext-authz${target}`, { method, headers: { authorization: `Bearer ${token}` } });
+const nginx = (token: string, target = '/payments', method = 'GET') =>
+  fetch(`${sidecar.url}/auth-request`, {
+    headers: { authorization: `Bearer ${token}`, 'x-original-uri': target, 'x-original-method': method },
+  });
+async function apiCacheHits(): Promise<number> {
+  const text = await (await fetch(`${sidecar.url}/metrics`)).text();
+  let sum = 0;
+  for (const m of text.matchAll(/^authz_decisions_total\{([^}]*)\} (\d+)/gm))
+    if (m[1]!.includes('store="api"') && m[1]!.includes('source="cache"')) sum += Number(m[2]);
+  return sum;
+}
+
+describe('repeated proxy checks (Envoy HTTP and nginx auth_request)', () => {
+  it('are served from cache for the same caller and method and target, and never to another caller', async () => {
+    const viewer = await sign(key, claims(['VIEWER']));
+    const initiator = await sign(key, claims(['PAYMENT_INITIATOR']));
+    // A group the store does not know: no permit applies to it.
+    const outsider = await sign(key, claims(['OUTSIDER']));
+    expect((await envoy(viewer)).status).toBe(200);
+    const hits = await apiCacheHits();
+    const repeat = await envoy(viewer);
+    expect(repeat.status).toBe(200);
+    // The upstream headers name the caller of this request, also on a cached answer.
+    expect(repeat.headers.get('x-authz-principal')).toBe('Payments::User::"idp|alice-sub"');
+    expect(await apiCacheHits()).toBe(hits + 1);
+    // nginx asks the same question (same method and target): the same answer, also from cache.
+    expect((await nginx(viewer)).status).toBe(200);
+    expect(await apiCacheHits()).toBe(hits + 2);
+    // Same method and target, another caller: decided for that caller, twice.
+    expect((await envoy(outsider)).status).toBe(403);
+    expect((await nginx(outsider)).status).toBe(403);
+    // Same caller, another method or target: another question.
+    expect((await envoy(viewer, '/payments', 'POST')).status).toBe(403);
+    expect((await envoy(initiator, '/payments', 'POST')).status).toBe(200);
+    expect((await nginx(initiator, '/payments', 'POST')).status).toBe(200);
+    expect((await envoy(viewer, '/payments?limit=5')).status).toBe(200);
+    expect((await envoy(viewer, '/unrouted')).status).toBe(403);
+    expect((await envoy(viewer, '/unrouted')).status).toBe(403);
+  });
+
+  it('are decided again after a reload', async () => {
+    const viewer = await sign(key, claims(['VIEWER']));
+    await envoy(viewer, '/payments?limit=7');
+    expect((await nginx(viewer, '/payments?limit=7')).status).toBe(200);
+    appendFileSync(
+      path.join(policies.dir, 'api', 'zz-raw-cache.cedar'),
+      '\n@id("raw-cache-forbid-list")\nforbid (principal, action == PaymentsApi::Action::"get /payments", resource);\n',
+    );
+    const store = sidecar.stores.get('api') as LocalStoreEngine;
+    expect(store.reload()).toMatchObject({ ok: true, changed: true });
+    expect((await nginx(viewer, '/payments?limit=7')).status).toBe(403);
+    expect((await envoy(viewer, '/payments?limit=7')).status).toBe(403);
+  });
+
+  it("a missing token is never answered from another request's cache entry", async () => {
+    const initiator = await sign(key, claims(['PAYMENT_INITIATOR']));
+    expect((await envoy(initiator, '/payments', 'POST')).status).toBe(200);
+    expect((await envoy(initiator, '/payments', 'POST')).status).toBe(200);
+    const res = await fetch(`${sidecar.url}/ext-authz/payments`, { method: 'POST' });
+    expect(res.status).toBe(401);
   });
 });

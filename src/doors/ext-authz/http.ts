@@ -5,7 +5,7 @@ import type { Context, Hono } from 'hono';
 import type { ExtAuthzConfig } from '../../config/index.js';
 import type { Pipeline } from '../../pipeline/pipeline.js';
 import type { HttpRouteTable } from '../../routing/http-routes.js';
-import { toDecisionRequest, type CheckInput } from './request.js';
+import { rawCheck, toDecisionRequest, type CheckInput } from './request.js';
 import { toVerdict } from './response.js';
 
 export interface ExtAuthzHttpDeps {
@@ -35,12 +35,18 @@ export function mountExtAuthzHttp(app: Hono, deps: ExtAuthzHttpDeps): void {
   const { pipeline, routes, config } = deps;
 
   const answer = async (c: Context, input: CheckInput) => {
-    const request = toDecisionRequest(routes, input);
-    const signal = callerGone(c);
-    if (signal) request.signal = signal;
-    const deadline = proxyDeadline(c);
-    if (deadline !== undefined) request.deadline = deadline;
-    const decision = await pipeline.decide(request);
+    // A repeat of an answered check (same method, target and verified caller) is answered before
+    // the route table runs: measured, the table and the semantic cache key were a fifth of a
+    // cached check's CPU.
+    const { raw, token } = rawCheck(input);
+    const decision = await pipeline.decideRaw(raw, token, () => {
+      const request = toDecisionRequest(routes, input);
+      const signal = callerGone(c);
+      if (signal) request.signal = signal;
+      const deadline = proxyDeadline(c);
+      if (deadline !== undefined) request.deadline = deadline;
+      return request;
+    });
     const verdict = toVerdict(decision, config.upstreamHeaders);
     const headers = verdict.allow ? verdict.upstreamHeaders : verdict.responseHeaders;
     return c.body(verdict.body, verdict.status, { ...headers, 'content-type': 'application/json' });

@@ -1,5 +1,5 @@
 import { bearerFrom } from '../shared/bearer.js';
-import type { DecisionRequest } from '../../core/decision.js';
+import type { DecisionRequest, RawRequest } from '../../core/decision.js';
 import type { HttpRouteTable } from '../../routing/http-routes.js';
 
 /** What every proxy door knows about the request it is asked about. */
@@ -48,4 +48,17 @@ export function toDecisionRequest(routes: HttpRouteTable | undefined, input: Che
     context: match.context,
     entities: match.entities,
   };
+}
+
+/**
+ * A proxied check as `Pipeline.decideRaw` keys it: the original method and target are all that
+ * the route table reads, so a repeat of both by the same verified caller is answered from the
+ * decision cache before the route table runs (the table is built once at startup; the store's
+ * version is part of the cache's key). Header values and request targets hold no newline, so
+ * the key is unambiguous. All proxy doors map alike, so they share one key space.
+ */
+export function rawCheck(input: CheckInput): { raw: RawRequest; token: string | undefined } {
+  const token =
+    input.method === undefined || input.target === undefined ? undefined : bearerFrom(input.authorization);
+  return { raw: { door: 'proxy', text: `${input.method ?? ''}\n${input.target ?? ''}` }, token };
 }

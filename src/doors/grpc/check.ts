@@ -2,7 +2,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { ExtAuthzConfig } from '../../config/index.js';
 import type { Pipeline } from '../../pipeline/pipeline.js';
 import type { HttpRouteTable } from '../../routing/http-routes.js';
-import { toDecisionRequest, type CheckInput } from '../ext-authz/request.js';
+import { rawCheck, toDecisionRequest, type CheckInput } from '../ext-authz/request.js';
 import { toVerdict, type CheckVerdict } from '../ext-authz/response.js';
 
 /** The parts of Envoy's `CheckRequest` the door reads (field names as in the .proto). */
@@ -75,23 +75,30 @@ export interface CheckDeps {
 /** `envoy.service.auth.v3.Authorization/Check`: request → pipeline → response, failing closed. */
 export function checkHandler(deps: CheckDeps): grpc.handleUnaryCall<CheckRequestWire, unknown> {
   return (call, callback) => {
-    const request = toDecisionRequest(deps.routes, checkInputFrom(call.request));
-    // Envoy's own timeout for the check is the call's deadline; a cancelled call (Envoy gave up)
-    // aborts what a remote engine is doing for it.
-    const deadline = call.getDeadline();
-    const ms = deadline instanceof Date ? deadline.getTime() : deadline;
-    if (Number.isFinite(ms)) request.deadline = ms;
-    let controller: AbortController | undefined;
-    request.signal = () => {
-      if (!controller) {
-        controller = new AbortController();
-        if (call.cancelled) controller.abort();
-        else call.once('cancelled', () => controller!.abort());
-      }
-      return controller.signal;
+    const input = checkInputFrom(call.request);
+    const { raw, token } = rawCheck(input);
+    // A repeat of an answered check by the same verified caller is answered before the route
+    // table runs (as on the HTTP door).
+    const parse = () => {
+      const request = toDecisionRequest(deps.routes, input);
+      // Envoy's own timeout for the check is the call's deadline; a cancelled call (Envoy gave up)
+      // aborts what a remote engine is doing for it.
+      const deadline = call.getDeadline();
+      const ms = deadline instanceof Date ? deadline.getTime() : deadline;
+      if (Number.isFinite(ms)) request.deadline = ms;
+      let controller: AbortController | undefined;
+      request.signal = () => {
+        if (!controller) {
+          controller = new AbortController();
+          if (call.cancelled) controller.abort();
+          else call.once('cancelled', () => controller!.abort());
+        }
+        return controller.signal;
+      };
+      return request;
     };
     deps.pipeline
-      .decide(request)
+      .decideRaw(raw, token, parse)
       .then((decision) => callback(null, checkResponseFrom(toVerdict(decision, deps.config.upstreamHeaders))))
       .catch((err: unknown) => {
         deps.onError?.(err);
