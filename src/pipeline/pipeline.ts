@@ -1,3 +1,9 @@
+/**
+ * Over 400 lines on purpose: the stages of the one decision pipeline (identify, route, cache,
+ * engine, observe) and its three entries (a single request, a raw repeat, a batch) share one
+ * closure over the pipeline's dependencies and its private types; split across files, each stage
+ * would need those passed in and exported. The pure helpers already live beside it.
+ */
 import { randomUUID } from 'node:crypto';
 import { MAX_RAW_KEY_CHARS, type CacheLookup, type DecisionCache } from '../cache/decision-cache.js';
 import { sameUid, type EntityUid } from '../cedar/types.js';
