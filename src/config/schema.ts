@@ -476,58 +476,60 @@ const MetricsSchema = z.strictObject({
   defaultMetrics: z.boolean().default(true),
 });
 
-const DecisionLogSchema = z.strictObject({
-  /** Write one JSON line per decision. Default true. */
-  enabled: z.boolean().default(true),
-  /** `stdout` (default), `stderr`, or a file path (relative to the config file; appended to). */
-  destination: z.string().min(1).default('stdout'),
-  /** Log only DENY decisions. Default false. */
-  onlyDenies: z.boolean().default(false),
-  /** Fraction of ALLOW decisions logged, 0 to 1; every DENY is logged. Default 1. */
-  allowSampleRate: z.number().min(0).max(1).default(1),
-  /**
-   * Paths in the log line whose value is replaced by `"***"`, e.g. `context.accountNumber` or
-   * `context.card.*` (pino redact syntax). Default none.
-   */
-  maskPaths: z.array(z.string().min(1)).default([]),
-  /**
-   * Record with each decision what `authz-sidecar replay` needs to decide it again: the request as
-   * its store saw it (`request`: principal, action, resource, the whole context with the token's
-   * claims the store was given, and the request's entities with the verified principal's), and
-   * which mask paths hid a value (`masked`). Never the token itself. The privacy cost: lines carry
-   * every entity attribute and claim a decision used, lines about twice as long; mask what must not
-   * be kept (`context.x` also masks `request.context.x`), and a masked line is reported by replay
-   * as not replayable. Default false.
-   */
-  replayable: z.boolean().default(false),
-  /**
-   * Lines held in memory while the destination is busy; beyond it lines are dropped and counted in
-   * `authz_decision_logs_dropped_total`, so logging never slows a decision. Default 10,000.
-   */
-  bufferSize: z.number().int().positive().default(10_000),
-  /**
-   * What a full buffer does while the destination does not take lines. `drop` (default): lines are
-   * dropped and counted, an ALLOW before a DENY; costs nothing, loses lines under a long stall.
-   * `spool`: lines go to a bounded file on local disk (`spool.path`), written out in order when
-   * the destination recovers and after a restart; drops (ALLOW first) only once the spool is full.
-   */
-  onFull: z.enum(['drop', 'spool']).default('drop'),
-  spool: z
-    .strictObject({
-      /** The spool file, on local disk that survives a restart (relative to the config file). Required with `onFull: spool`. */
-      path: z.string().min(1).optional(),
-      /** Bytes the spool may hold; beyond it lines are dropped and counted. Default 256 MiB. */
-      maxBytes: z
-        .number()
-        .int()
-        .positive()
-        .default(256 * 1024 * 1024),
-    })
-    .prefault({}),
-}).refine((l) => l.onFull !== 'spool' || l.spool.path !== undefined, {
-  message: 'decisionLog.spool.path is required when decisionLog.onFull is spool',
-  path: ['spool', 'path'],
-});
+const DecisionLogSchema = z
+  .strictObject({
+    /** Write one JSON line per decision. Default true. */
+    enabled: z.boolean().default(true),
+    /** `stdout` (default), `stderr`, or a file path (relative to the config file; appended to). */
+    destination: z.string().min(1).default('stdout'),
+    /** Log only DENY decisions. Default false. */
+    onlyDenies: z.boolean().default(false),
+    /** Fraction of ALLOW decisions logged, 0 to 1; every DENY is logged. Default 1. */
+    allowSampleRate: z.number().min(0).max(1).default(1),
+    /**
+     * Paths in the log line whose value is replaced by `"***"`, e.g. `context.accountNumber` or
+     * `context.card.*` (pino redact syntax). Default none.
+     */
+    maskPaths: z.array(z.string().min(1)).default([]),
+    /**
+     * Record with each decision what `authz-sidecar replay` needs to decide it again: the request as
+     * its store saw it (`request`: principal, action, resource, the whole context with the token's
+     * claims the store was given, and the request's entities with the verified principal's), and
+     * which mask paths hid a value (`masked`). Never the token itself. The privacy cost: lines carry
+     * every entity attribute and claim a decision used, lines about twice as long; mask what must not
+     * be kept (`context.x` also masks `request.context.x`), and a masked line is reported by replay
+     * as not replayable. Default false.
+     */
+    replayable: z.boolean().default(false),
+    /**
+     * Lines held in memory while the destination is busy; beyond it lines are dropped and counted in
+     * `authz_decision_logs_dropped_total`, so logging never slows a decision. Default 10,000.
+     */
+    bufferSize: z.number().int().positive().default(10_000),
+    /**
+     * What a full buffer does while the destination does not take lines. `drop` (default): lines are
+     * dropped and counted, an ALLOW before a DENY; costs nothing, loses lines under a long stall.
+     * `spool`: lines go to a bounded file on local disk (`spool.path`), written out in order when
+     * the destination recovers and after a restart; drops (ALLOW first) only once the spool is full.
+     */
+    onFull: z.enum(['drop', 'spool']).default('drop'),
+    spool: z
+      .strictObject({
+        /** The spool file, on local disk that survives a restart (relative to the config file). Required with `onFull: spool`. */
+        path: z.string().min(1).optional(),
+        /** Bytes the spool may hold; beyond it lines are dropped and counted. Default 256 MiB. */
+        maxBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(256 * 1024 * 1024),
+      })
+      .prefault({}),
+  })
+  .refine((l) => l.onFull !== 'spool' || l.spool.path !== undefined, {
+    message: 'decisionLog.spool.path is required when decisionLog.onFull is spool',
+    path: ['spool', 'path'],
+  });
 
 export const ConfigSchema = z.strictObject({
   server: ServerSchema.prefault({}),
