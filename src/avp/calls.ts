@@ -3,6 +3,7 @@
  * the AVP engine (which calls AVP) and its metrics. The messages never carry the request (so never a
  * token).
  */
+import type { DecisionError } from '../core/decision.js';
 
 export type AvpOperation =
   'IsAuthorized' | 'BatchIsAuthorized' | 'IsAuthorizedWithToken' | 'BatchIsAuthorizedWithToken';
@@ -111,4 +112,10 @@ export function classify(err: unknown, aborted: boolean): { outcome: AvpCallOutc
   if (status !== undefined && status >= 400 && e?.$fault === 'client' && e?.name !== 'SyntaxError')
     return { outcome: 'client_error', message };
   return { outcome: 'malformed', message };
+}
+
+/** Parses an AVP evaluation error description back into policy id and message (see the codec). */
+export function parseErrorDescription(description: string): DecisionError {
+  const m = /^error while evaluating policy `([^`]*)`: ([\s\S]*)$/.exec(description);
+  return m ? { policyId: m[1]!, message: m[2]! } : { policyId: '', message: description };
 }

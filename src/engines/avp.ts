@@ -8,7 +8,6 @@ import {
 } from '@aws-sdk/client-verifiedpermissions';
 import { uidKey, type Entity } from '../cedar/types.js';
 import type { AvpStoreConfig } from '../config/index.js';
-import type { DecisionError } from '../core/decision.js';
 import { planCalls, type CallPlan, type PlanItem } from './avp-batch.js';
 import { createAvpClient } from './avp-client.js';
 import {
@@ -27,6 +26,7 @@ import {
   checkResult,
   classify,
   MalformedResponse,
+  parseErrorDescription,
   RETRYABLE,
   UNAVAILABLE,
   type AvpCallOutcome,
@@ -45,12 +45,6 @@ interface Prepared {
   context: Record<string, AvpAttributeValue>;
   entities: AvpEntityItem[];
   token?: { field: 'identityToken' | 'accessToken'; value: string };
-}
-
-/** Parses an AVP evaluation error description back into policy id and message (see the codec). */
-export function parseErrorDescription(description: string): DecisionError {
-  const m = /^error while evaluating policy `([^`]*)`: ([\s\S]*)$/.exec(description);
-  return m ? { policyId: m[1]!, message: m[2]! } : { policyId: '', message: description };
 }
 
 /**

@@ -372,7 +372,7 @@ export interface AvpAnswer {
 
 /**
  * An evaluation error as AVP's `errorDescription` text. The engine parses it back
- * (`parseErrorDescription`), so the policy id survives the round trip.
+ * (`parseErrorDescription` in avp/calls.ts), so the policy id survives the round trip.
  */
 export function errorDescription(e: DecisionError): string {
   return e.policyId ? `error while evaluating policy \`${e.policyId}\`: ${e.message}` : e.message;
