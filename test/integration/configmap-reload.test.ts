@@ -1,34 +1,26 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { configFromObject } from '../../src/config/index.js';
 import { createStoreRegistry, type StoreRegistry } from '../../src/engines/registry.js';
 import { ConfigMapVolume } from '../support/configmap.js';
+import { tempDir, waitFor } from '../support/temp.js';
 
 /**
  * Policies mounted from a Kubernetes ConfigMap change by a symlink swap, not by edits in place:
  * every update must reload the store, not only the first one.
  */
 
-const tmp = mkdtempSync(path.join(tmpdir(), 'authz-configmap-'));
+const scratch = tempDir('authz-configmap-');
+const tmp = scratch.dir;
 let stores: StoreRegistry | undefined;
 afterAll(async () => {
   await stores?.close();
-  rmSync(tmp, { recursive: true, force: true });
+  scratch.remove();
 });
 
 const policy = (n: number) => ({
   'policies/demo/policy.cedar': `// version ${n}\n@id("p${n}")\npermit (principal, action, resource);\n`,
 });
-
-async function until(what: string, ok: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('a store mounted from a ConfigMap', () => {
   it('reloads on every update', async () => {
@@ -47,7 +39,11 @@ describe('a store mounted from a ConfigMap', () => {
     const seen = [version()];
     for (const n of [2, 3, 4]) {
       volume.publish(policy(n));
-      await until(`update ${n} to load`, () => version() !== seen.at(-1));
+      await waitFor(
+        `update ${n} to load`,
+        async () => (version() !== seen.at(-1) ? true : undefined),
+        10_000,
+      );
       seen.push(version());
       await settle();
     }

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sidecar } from '../../src/server.js';
 import { scrape, total } from '../support/prometheus.js';
 import { postJson, REPO_ROOT, startTestSidecar } from '../support/sidecar.js';
+import { waitFor } from '../support/temp.js';
 
 type Body = {
   store: string;
@@ -127,11 +128,12 @@ describe('decision cache through /v1/is-authorized', () => {
       path.join(dir, 'policies/customers/accounts.cedar'),
       '\n@id("freeze-initiation")\nforbid (principal, action == Payments::Action::"InitiatePayment", resource);\n',
     );
-    const deadline = Date.now() + 10_000;
-    while (sidecar.stores.get('customers')!.status().version === oldVersion) {
-      if (Date.now() > deadline) throw new Error('the store did not reload');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitFor(
+      'the store to reload',
+      async () => (sidecar.stores.get('customers')!.status().version !== oldVersion ? true : undefined),
+      10_000,
+      20,
+    );
     const after = await ask(base());
     expect(after).toMatchObject({
       decision: 'DENY',

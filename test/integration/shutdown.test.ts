@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../support/peers.js';
 import { REPO_ROOT } from '../support/sidecar.js';
-import { tempDir } from '../support/temp.js';
+import { tempDir, waitFor } from '../support/temp.js';
 
 /**
  * The decision log goes to stdout, and stdout is whatever the platform gives: a pipe to a log
@@ -41,15 +41,18 @@ describe('a stalled decision-log pipe', () => {
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     try {
       const base = `http://127.0.0.1:${port}`;
-      for (let i = 0; ; i++) {
-        if (i > 200) throw new Error(`the sidecar did not come up:\n${stderr}`);
-        const ok = await fetch(`${base}/readyz`).then(
-          (r) => r.ok,
-          () => false,
-        );
-        if (ok) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await waitFor(
+        'the sidecar to come up',
+        () =>
+          fetch(`${base}/readyz`).then(
+            (r) => (r.ok ? true : undefined),
+            () => undefined,
+          ),
+        20_000,
+        100,
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}:\n${stderr}`);
+      });
       // ~1,000 decision lines (several hundred KiB): far more than the pipe holds.
       const decide = (i: number) =>
         fetch(`${base}/v1/is-authorized`, {

@@ -393,7 +393,8 @@ describe('gRPC drain', () => {
         return allow;
       },
       decideBatch: () => Promise.reject(new Error('unused')),
-      decideRaw: () => Promise.reject(new Error('unused')),
+      // The gRPC door asks decideRaw first; as in the real pipeline, a miss is parsed and decided.
+      decideRaw: (_raw, _token, parse) => pipeline.decide(parse()),
     };
     const server = await startGrpcServer({
       pipeline,
@@ -419,10 +420,15 @@ describe('gRPC drain', () => {
   });
 
   it('a Check still running after the grace is cancelled (forceShutdown)', async () => {
+    let arrived = false;
     const pipeline: Pipeline = {
-      decide: () => new Promise(() => undefined),
+      decide: () => {
+        arrived = true;
+        return new Promise(() => undefined);
+      },
       decideBatch: () => Promise.reject(new Error('unused')),
-      decideRaw: () => Promise.reject(new Error('unused')),
+      // The gRPC door asks decideRaw first; as in the real pipeline, a miss is parsed and decided.
+      decideRaw: (_raw, _token, parse) => pipeline.decide(parse()),
     };
     const server = await startGrpcServer({
       pipeline,
@@ -433,7 +439,7 @@ describe('gRPC drain', () => {
     });
     const a = grpcClients(server.target);
     const stuck = unary(a.authz.Check, a.authz, checkRequest);
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor('the Check to reach the pipeline', async () => (arrived ? true : undefined));
     const started = Date.now();
     await server.close(100);
     expect(Date.now() - started).toBeLessThan(2_000);
