@@ -8,6 +8,10 @@ import { createAvpDoorApp } from './doors/avp/door.js';
 import { mountExtAuthzHttp } from './doors/ext-authz/http.js';
 import { startGrpcServer, type RunningGrpcServer } from './doors/grpc/server.js';
 import { createHttpApp } from './doors/http/app.js';
+import { createFront, type RequestListener } from './doors/http/front.js';
+import { createLoadGate } from './doors/http/load.js';
+import { apiRepeats } from './doors/http/repeats.js';
+import { proxyRepeats } from './doors/ext-authz/repeats.js';
 import { mountMetrics } from './doors/http/metrics.js';
 import { StartupError } from './core/errors.js';
 import { ensureDevKeys } from './identity/dev-issuer.js';
@@ -231,12 +235,13 @@ async function wire(loaded: LoadedConfig, logger: Logger, opened: Closer[]): Pro
   ];
   let draining = false;
   const isDraining = () => draining;
+  const gate = createLoadGate(config.server.maxInFlight ?? Infinity);
   const app = createHttpApp({
     pipeline,
     stores,
     bodyLimitBytes: config.server.bodyLimitBytes,
     bodyTimeoutMs: config.server.requestTimeoutMs,
-    maxInFlight: config.server.maxInFlight,
+    gate,
     draining: isDraining,
     ...(config.authzen.enabled ? { errorRenderers: [authzenErrors] } : {}),
     batchLimit: config.server.batchLimit,
@@ -256,7 +261,23 @@ async function wire(loaded: LoadedConfig, logger: Logger, opened: Closer[]): Pro
     ...(config.metrics.enabled ? { recordRequest: metrics.httpRequest } : {}),
   });
 
-  const server = await listen(app.fetch, config.server.host, config.server.port, config.server);
+  // Repeats of answered questions are answered before hono routes them (front.ts).
+  const front = (hono: RequestListener) =>
+    createFront(
+      {
+        pipeline,
+        gate,
+        matchers: [apiRepeats(), proxyRepeats(config.extAuthz)],
+        bodyLimitBytes: config.server.bodyLimitBytes,
+        bodyTimeoutMs: config.server.requestTimeoutMs,
+        draining: isDraining,
+        ...(config.metrics.enabled ? { recordRequest: metrics.httpRequest } : {}),
+        onError: (err) =>
+          logger.error({ err: { message: (err as Error)?.message } }, 'writing a cached answer failed'),
+      },
+      hono,
+    );
+  const server = await listen(app.fetch, config.server.host, config.server.port, config.server, front);
   opened.push(() => closeServer(server, 0));
   const port = (server.address() as AddressInfo).port;
   const url = urlOf(config.server.host, port);

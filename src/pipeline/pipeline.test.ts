@@ -254,6 +254,40 @@ describe('pipeline.decideRaw: a byte-identical repeat answered before parsing', 
     expect(ids.verifications() - before).toBe(1);
   });
 
+  it('repeat answers only a repeat; its miss, handed to decideRaw, spares the second verification', async () => {
+    const { stores, seen } = fakeStore();
+    const ids = cachingIdentifier();
+    const pipeline = createPipeline({ stores, identifier: ids.id, cache: newCache() });
+    const raw = { door: 'authorize', text: '{"q":2}' };
+    let parses = 0;
+    const parse = () => (parses++, tokenRequest('SECRET-alice-acme'));
+    const first = await pipeline.repeat(raw, 'SECRET-alice-acme');
+    expect([first.decision, parses, ids.verifications()]).toEqual([undefined, 0, 1]);
+    const decided = await pipeline.decideRaw(raw, 'SECRET-alice-acme', parse, first.miss);
+    expect([decided.decision, decided.cached, parses, ids.verifications(), seen.length]).toEqual([
+      'ALLOW',
+      false,
+      1,
+      1,
+      1,
+    ]);
+    // The semantic key answers the second time (remembering the bytes); from then on `repeat` does.
+    await pipeline.decideRaw(raw, 'SECRET-alice-acme', parse);
+    const found = await pipeline.repeat(raw, 'SECRET-alice-acme');
+    expect([found.decision?.decision, found.decision?.cached, parses, seen.length]).toEqual([
+      'ALLOW',
+      true,
+      2,
+      1,
+    ]);
+    // Another caller's bytes are not a repeat, and a bad token is a miss carrying its failure.
+    expect((await pipeline.repeat(raw, 'SECRET-bob-acme')).decision).toBeUndefined();
+    const bad = await pipeline.repeat(raw, 'forged');
+    const before = ids.verifications();
+    const refused = await pipeline.decideRaw(raw, 'forged', () => tokenRequest('forged'), bad.miss);
+    expect([refused.decision, refused.reason, ids.verifications() - before]).toEqual(['DENY', 'expired', 0]);
+  });
+
   it('a token known only after parsing (in the body) is never answered from the bytes', async () => {
     const { stores, seen } = fakeStore();
     const pipeline = createPipeline({ stores, identifier: cachingIdentifier().id, cache: newCache() });

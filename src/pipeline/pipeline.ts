@@ -72,13 +72,30 @@ export interface Pipeline {
     raw: RawRequest,
     token: string | null | undefined,
     parse: () => DecisionRequest,
+    miss?: RepeatMiss,
   ): Promise<Decision>;
+  /**
+   * Only the first step of `decideRaw`: the cached answer to a byte-identical repeat, or a miss
+   * carrying what the lookup learnt (the verified caller), to hand to `decideRaw` so the token is
+   * not verified twice. For a door's fast path that answers repeats before it routes.
+   */
+  repeat(raw: RawRequest, token: string | null | undefined): Promise<Repeat>;
   /**
    * Decides many requests, one answer per request in order (fewer under a short-circuit
    * semantic); identical tokens are verified once.
    */
   decideBatch(requests: DecisionRequest[], options?: BatchOptions): Promise<Decision[]>;
 }
+
+/** A lookup of a byte-identical repeat that found nothing; opaque outside the pipeline. */
+export interface RepeatMiss {
+  readonly caller?: unknown;
+}
+
+/** The answer to a repeat, or the miss to give `decideRaw`. */
+export type Repeat = { decision: Decision; miss?: undefined } | { decision?: undefined; miss: RepeatMiss };
+
+const NOTHING_LEARNT: Repeat = { miss: {} };
 
 /** What the cache keeps, with an answer, to repeat it for a byte-identical request. */
 interface RawMemo {
@@ -349,11 +366,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     return memo;
   }
 
-  async function decideRaw(
-    raw: RawRequest,
-    token: string | null | undefined,
-    parse: () => DecisionRequest,
-  ): Promise<Decision> {
+  async function repeat(raw: RawRequest, token: string | null | undefined): Promise<Repeat> {
     const started = performance.now();
     let caller: Verified | undefined;
     if (deps.cache && raw.text.length <= MAX_RAW_KEY_CHARS) {
@@ -400,8 +413,24 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
             /* an observer never changes or blocks a decision */
           }
         }
-        return decision;
+        return { decision };
       }
+    }
+    return caller ? { miss: { caller } } : NOTHING_LEARNT;
+  }
+
+  async function decideRaw(
+    raw: RawRequest,
+    token: string | null | undefined,
+    parse: () => DecisionRequest,
+    miss?: RepeatMiss,
+  ): Promise<Decision> {
+    let caller: Verified | undefined;
+    if (miss) caller = miss.caller as Verified | undefined;
+    else {
+      const found = await repeat(raw, token);
+      if (found.decision) return found.decision;
+      caller = found.miss.caller as Verified | undefined;
     }
     const request = parse();
     // Only a request whose caller is known before parsing can be repeated from its bytes.
@@ -555,5 +584,5 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     return out;
   }
 
-  return { decide: (request) => decideOne(request), decideRaw, decideBatch };
+  return { decide: (request) => decideOne(request), decideRaw, repeat, decideBatch };
 }

@@ -205,6 +205,7 @@ describe('gRPC health while no store is ready', () => {
       decide: () => Promise.reject(new Error('no store')),
       decideBatch: () => Promise.reject(new Error('no store')),
       decideRaw: () => Promise.reject(new Error('no store')),
+      repeat: () => Promise.reject(new Error('no store')),
     };
     const server = await startGrpcServer({
       pipeline,

@@ -115,6 +115,27 @@ describe('Envoy HTTP ext_authz door', () => {
     expect(JSON.parse(encodedSlash.text)).toMatchObject({ reason: 'invalid_request' });
   });
 
+  it('a path that climbs out of the prefix is still a check, never the 200 of another endpoint', async () => {
+    // Envoy does not normalise paths unless told to (normalize_path), so a client's `/../healthz`
+    // arrives as `/ext-authz/../healthz`; resolved before routing, it was /healthz's 200: an ALLOW.
+    for (const path of [
+      '/../healthz',
+      '/../readyz',
+      '/%2e%2e/v1/stores',
+      '/./../metrics',
+      '/x/../../healthz',
+    ]) {
+      for (const token of [alice, undefined]) {
+        const res = await check('GET', path, token);
+        expect(res.status, path).toBe(token ? 403 : 401);
+        expect(JSON.parse(res.text), path).toMatchObject({ decision: 'DENY' });
+        expect(res.headers['x-authz-decision-id'], path).toBeUndefined();
+      }
+    }
+    // The same for a query right after the prefix, and with the prefix alone.
+    expect((await check('GET', '?a=/../healthz', alice)).status).toBe(403);
+  });
+
   it("ignores nginx's X-Original-URI / X-Original-Method on the Envoy path (a client could send them)", async () => {
     const res = await check('GET', '/admin/settings', alice, {
       'x-original-uri': '/accounts/acme-ops',

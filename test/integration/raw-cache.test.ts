@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { JWTPayload } from 'jose';
@@ -204,5 +205,88 @@ describe('repeated proxy checks (Envoy HTTP and nginx auth_request)', () => {
     expect((await envoy(initiator, '/payments', 'POST')).status).toBe(200);
     const res = await fetch(`${sidecar.url}/ext-authz/payments`, { method: 'POST' });
     expect(res.status).toBe(401);
+  });
+});
+
+/** `authz_http_requests_total` for one route, method and status. */
+async function httpCount(route: string, method: string, status: number): Promise<number> {
+  const text = await (await fetch(`${sidecar.url}/metrics`)).text();
+  const line = text
+    .split('\n')
+    .find(
+      (l) =>
+        l.startsWith('authz_http_requests_total{') &&
+        l.includes(`route="${route}"`) &&
+        l.includes(`method="${method}"`) &&
+        l.includes(`status="${status}"`),
+    );
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+}
+
+describe('repeats answered before routing (the fast path in front of hono)', () => {
+  it('are counted in authz_http_requests_total under the route pattern, as every request', async () => {
+    const initiator = await sign(key, claims(['PAYMENT_INITIATOR']));
+    // Questions asked before (the cache holds them), answered 200 (earlier tests forbid others).
+    await ask(initiator);
+    await ask(initiator);
+    await envoy(initiator, '/payments', 'POST');
+    await envoy(initiator, '/payments', 'POST');
+    await nginx(initiator, '/payments', 'POST');
+    const before = await Promise.all([
+      httpCount('/v1/authorize', 'POST', 200),
+      httpCount('/ext-authz/*', 'POST', 200),
+      httpCount('/auth-request', 'GET', 200),
+    ]);
+    for (let i = 0; i < 3; i++) {
+      expect((await ask(initiator)).json).toMatchObject({ cached: true });
+      expect((await envoy(initiator, '/payments', 'POST')).status).toBe(200);
+      expect((await nginx(initiator, '/payments', 'POST')).status).toBe(200);
+    }
+    const after = await Promise.all([
+      httpCount('/v1/authorize', 'POST', 200),
+      httpCount('/ext-authz/*', 'POST', 200),
+      httpCount('/auth-request', 'GET', 200),
+    ]);
+    expect(after.map((n, i) => n - before[i]!)).toEqual([3, 3, 3]);
+  });
+
+  it('a cached question asked with two Authorization headers is still the door’s 400', async () => {
+    const initiator = await sign(key, claims(['PAYMENT_INITIATOR']));
+    await ask(initiator);
+    expect((await ask(initiator)).json).toMatchObject({ cached: true });
+    const { hostname, port } = new URL(sidecar.url);
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request(
+        {
+          host: hostname,
+          port,
+          method: 'POST',
+          path: '/v1/authorize',
+          headers: { 'content-type': 'application/json' },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.setHeader('authorization', [`Bearer ${initiator}`, `Bearer ${initiator}`]);
+      req.on('error', reject);
+      req.end(BODY);
+    });
+    expect(status).toBe(400);
+  });
+
+  it('a cached question sent chunked (no Content-Length) is answered by the door, the same way', async () => {
+    const initiator = await sign(key, claims(['PAYMENT_INITIATOR']));
+    await ask(initiator);
+    const { decision } = (await ask(initiator)).json;
+    const res = await fetch(`${sidecar.url}/v1/authorize`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${initiator}` },
+      body: new Blob([BODY]).stream(),
+      duplex: 'half',
+    } as RequestInit);
+    expect(res.headers.get('content-length')).not.toBeNull();
+    expect(await res.json()).toMatchObject({ decision, cached: true });
   });
 });

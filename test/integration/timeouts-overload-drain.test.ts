@@ -395,6 +395,7 @@ describe('gRPC drain', () => {
       decideBatch: () => Promise.reject(new Error('unused')),
       // The gRPC door asks decideRaw first; as in the real pipeline, a miss is parsed and decided.
       decideRaw: (_raw, _token, parse) => pipeline.decide(parse()),
+      repeat: () => Promise.resolve({ miss: {} }),
     };
     const server = await startGrpcServer({
       pipeline,
@@ -429,6 +430,7 @@ describe('gRPC drain', () => {
       decideBatch: () => Promise.reject(new Error('unused')),
       // The gRPC door asks decideRaw first; as in the real pipeline, a miss is parsed and decided.
       decideRaw: (_raw, _token, parse) => pipeline.decide(parse()),
+      repeat: () => Promise.resolve({ miss: {} }),
     };
     const server = await startGrpcServer({
       pipeline,

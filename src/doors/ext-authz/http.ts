@@ -7,6 +7,7 @@ import type { Pipeline } from '../../pipeline/pipeline.js';
 import type { HttpRouteTable } from '../../routing/http-routes.js';
 import { rawCheck, toDecisionRequest, type CheckInput } from './request.js';
 import { toVerdict } from './response.js';
+import { repeatMissOf } from '../http/body-limit.js';
 
 export interface ExtAuthzHttpDeps {
   pipeline: Pipeline;
@@ -14,12 +15,64 @@ export interface ExtAuthzHttpDeps {
   config: ExtAuthzConfig;
 }
 
+const RAW_TARGET = Symbol('authz.rawTarget');
+
+/**
+ * Keeps the request target exactly as it came over the wire, and points hono's routing at the
+ * Envoy door itself: @hono/node-server resolves dot segments before routing, so
+ * `/ext-authz/../healthz` would otherwise be answered by `/healthz` with a 200, which Envoy takes
+ * for an ALLOW. A target under the prefix is the Envoy door's, whatever it holds (front.ts).
+ */
+export function pinToEnvoyDoor(incoming: IncomingMessage, route: string): void {
+  (incoming as IncomingMessage & { [RAW_TARGET]?: string })[RAW_TARGET] = incoming.url!;
+  incoming.url = route;
+}
+
 /** The request target exactly as it came over the wire (hono's URL has dot segments resolved). */
 function rawTarget(c: Context): string {
-  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  const incoming = (c.env as { incoming?: IncomingMessage & { [RAW_TARGET]?: string } } | undefined)
+    ?.incoming;
+  const pinned = incoming?.[RAW_TARGET];
+  if (pinned !== undefined) return pinned;
   if (incoming?.url) return incoming.url;
   const url = new URL(c.req.url);
   return `${url.pathname}${url.search}`;
+}
+
+/** Whether a request target is under the Envoy prefix (`/ext-authz`, `/ext-authz/…`, `/ext-authz?…`). */
+export function underPrefix(target: string, prefix: string): boolean {
+  if (!target.startsWith(prefix)) return false;
+  const next = target.charCodeAt(prefix.length);
+  return Number.isNaN(next) || next === 47 /* / */ || next === 63; /* ? */
+}
+
+/** The Envoy door's check: the original path is what follows the prefix in the raw target. */
+export function envoyInput(
+  prefix: string,
+  method: string,
+  target: string,
+  authorization: string | undefined,
+): CheckInput {
+  const rest = target.startsWith(prefix) ? target.slice(prefix.length) : undefined;
+  return {
+    method,
+    // `/ext-authz` alone is the root; `/ext-authzX` is not under the prefix.
+    target: rest === '' || rest?.startsWith('?') ? `/${rest}` : rest?.startsWith('/') ? rest : undefined,
+    authorization,
+  };
+}
+
+/** The nginx door's check: the original method and URI from the headers nginx sets. */
+export function nginxInput(
+  config: ExtAuthzConfig,
+  header: (name: string) => string | undefined,
+  authorization: string | undefined,
+): CheckInput {
+  return {
+    method: header(config.originalMethodHeader),
+    target: header(config.originalUriHeader),
+    authorization,
+  };
 }
 
 /**
@@ -39,43 +92,34 @@ export function mountExtAuthzHttp(app: Hono, deps: ExtAuthzHttpDeps): void {
     // the route table runs: measured, the table and the semantic cache key were a fifth of a
     // cached check's CPU.
     const { raw, token } = rawCheck(input);
-    const decision = await pipeline.decideRaw(raw, token, () => {
-      const request = toDecisionRequest(routes, input);
-      const signal = callerGone(c);
-      if (signal) request.signal = signal;
-      const deadline = proxyDeadline(c);
-      if (deadline !== undefined) request.deadline = deadline;
-      return request;
-    });
+    const decision = await pipeline.decideRaw(
+      raw,
+      token,
+      () => {
+        const request = toDecisionRequest(routes, input);
+        const signal = callerGone(c);
+        if (signal) request.signal = signal;
+        const deadline = proxyDeadline(c);
+        if (deadline !== undefined) request.deadline = deadline;
+        return request;
+      },
+      repeatMissOf(c),
+    );
     const verdict = toVerdict(decision, config.upstreamHeaders);
     const headers = verdict.allow ? verdict.upstreamHeaders : verdict.responseHeaders;
     return c.body(verdict.body, verdict.status, { ...headers, 'content-type': 'application/json' });
   };
 
   app.all(config.authRequestPath, (c) =>
-    answer(c, {
-      method: c.req.header(config.originalMethodHeader),
-      target: c.req.header(config.originalUriHeader),
-      authorization: authorizationHeader(c),
-    }),
+    answer(
+      c,
+      nginxInput(config, (name) => c.req.header(name), authorizationHeader(c)),
+    ),
   );
 
   const prefix = config.pathPrefix;
-  const envoy = (c: Context) => {
-    const raw = rawTarget(c);
-    const target = raw.startsWith(prefix) ? raw.slice(prefix.length) : undefined;
-    return answer(c, {
-      method: c.req.method,
-      // `/ext-authz` alone is the root; `/ext-authzX` is not under the prefix.
-      target:
-        target === '' || target?.startsWith('?')
-          ? `/${target}`
-          : target?.startsWith('/')
-            ? target
-            : undefined,
-      authorization: authorizationHeader(c),
-    });
-  };
+  const envoy = (c: Context) =>
+    answer(c, envoyInput(prefix, c.req.method, rawTarget(c), authorizationHeader(c)));
   app.all(prefix, envoy);
   app.all(`${prefix}/*`, envoy);
 }

@@ -11,7 +11,7 @@ import { mountHealth } from './health.js';
 import { mountAuthorize } from './authorize.js';
 import { mountIsAuthorized } from './is-authorized.js';
 import { mountStores } from './stores.js';
-import { limitInFlight } from './load.js';
+import { createLoadGate, limitInFlight, type LoadGate } from './load.js';
 import { httpMetrics } from './metrics.js';
 import { errorBody } from './render.js';
 
@@ -29,6 +29,8 @@ export interface HttpAppDeps {
   bodyTimeoutMs?: number;
   /** Requests served at once before 503 `overloaded` (`server.maxInFlight`); default no limit. */
   maxInFlight?: number;
+  /** The in-flight count shared with the repeat fast path; made from `maxInFlight` if not given. */
+  gate?: LoadGate;
   /** True from the first moment of a shutdown: `/readyz` answers 503 and connections close. */
   draining?: () => boolean;
   batchLimit: number;
@@ -85,7 +87,7 @@ export function createHttpApp(deps: HttpAppDeps): Hono {
   if (deps.recordRequest) app.use('*', httpMetrics(deps.recordRequest));
   app.use(
     '*',
-    limitInFlight(deps.maxInFlight ?? Infinity, {
+    limitInFlight(deps.gate ?? createLoadGate(deps.maxInFlight ?? Infinity), {
       ...(deps.draining ? { draining: deps.draining } : {}),
       reject: (c) => {
         c.header('Retry-After', '1');

@@ -7,7 +7,7 @@ import { authorizationHeader, bearerChallenge, bearerFrom } from '../shared/bear
 import { callerGone } from '../shared/cancel.js';
 import { checkBody } from '../shared/contract.js';
 import { parseJsonBody } from '../shared/json-body.js';
-import { readBodyText } from './body-limit.js';
+import { readBodyText, repeatMissOf } from './body-limit.js';
 import { toEntities, type AuthorizeBatchBody, type AuthorizeBody, type AuthorizeItem } from './wire.js';
 
 /** The bearer token: the Authorization header wins over a `token` body field. */
@@ -78,6 +78,7 @@ export function mountAuthorize(
         }
         return request;
       },
+      repeatMissOf(c),
     );
     if (decision.reason && isTokenErrorCode(decision.reason)) return tokenFailure(c, decision);
     return c.body(decisionJson(decision, true), statusOf(decision), JSON_TYPE);

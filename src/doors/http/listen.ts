@@ -1,5 +1,7 @@
 import { serve } from '@hono/node-server';
+import { createServer, type ServerOptions } from 'node:http';
 import type { Config } from '../../config/schema.js';
+import type { RequestListener } from './front.js';
 
 /** Starting and stopping the HTTP listeners: Node's timeouts set from the config, graceful close. */
 
@@ -13,6 +15,8 @@ export function listen(
   hostname: string,
   port: number,
   timeouts: ServerTimeouts,
+  /** What sees each request before hono (the repeat fast path, front.ts). */
+  front?: (hono: RequestListener) => RequestListener,
 ): Promise<Server> {
   const serverOptions = {
     // Node answers a bare 408 and closes when the headers are not in by then.
@@ -25,7 +29,22 @@ export function listen(
     connectionsCheckingInterval: Math.max(10, Math.min(1_000, Math.floor(timeouts.headersTimeoutMs / 4))),
   };
   return new Promise<Server>((resolve, reject) => {
-    const s = serve({ fetch, port, hostname, serverOptions }, () => resolve(s));
+    const s = serve(
+      {
+        fetch,
+        port,
+        hostname,
+        serverOptions,
+        // Typed for every server kind @hono/node-server can make; this is an HTTP/1 server.
+        ...(front
+          ? {
+              createServer: ((options: ServerOptions, hono: RequestListener) =>
+                createServer(options, front(hono))) as unknown as typeof createServer,
+            }
+          : {}),
+      },
+      () => resolve(s),
+    );
     s.once('error', reject);
   });
 }
