@@ -68,6 +68,10 @@ const UpstreamHeadersSchema = z.strictObject({
   callerType: headerName.default('x-authz-caller-type'),
 });
 
+/** First path segments of the sidecar's own endpoints (API, probes, metrics, AuthZEN). */
+const OWN_SEGMENTS = ['v1', 'healthz', 'readyz', 'metrics', 'access', '.well-known'] as const;
+const ownPath = (path: string) => (OWN_SEGMENTS as readonly string[]).includes(path.split('/')[1] ?? '');
+
 export const ExtAuthzSchema = z
   .strictObject({
     /**
@@ -98,6 +102,16 @@ export const ExtAuthzSchema = z
   // Under the Envoy prefix, the nginx path would be read as an Envoy request and vice versa.
   .refine((e) => !`${e.authRequestPath}/`.startsWith(`${e.pathPrefix}/`), {
     message: 'authRequestPath must not be under pathPrefix',
+    path: ['authRequestPath'],
+  })
+  // On a path the sidecar serves itself, a proxy check would get that endpoint's 200 (an ALLOW)
+  // or turn the endpoint into a check.
+  .refine((e) => !ownPath(e.pathPrefix), {
+    message: `pathPrefix must not be one of the sidecar's own paths (${OWN_SEGMENTS.map((s) => `/${s}`).join(', ')})`,
+    path: ['pathPrefix'],
+  })
+  .refine((e) => !ownPath(e.authRequestPath), {
+    message: `authRequestPath must not be one of the sidecar's own paths (${OWN_SEGMENTS.map((s) => `/${s}`).join(', ')})`,
     path: ['authRequestPath'],
   });
 

@@ -351,6 +351,25 @@ describe('configFromObject', () => {
   });
 });
 
+describe('extAuthz paths', () => {
+  it("refuses a proxy path on the sidecar's own endpoints, naming the key", () => {
+    const cases: [unknown, RegExp][] = [
+      [{ extAuthz: { pathPrefix: '/v1' } }, /key "extAuthz\.pathPrefix": pathPrefix must not be one of/],
+      [{ extAuthz: { pathPrefix: '/healthz/x' } }, /key "extAuthz\.pathPrefix"/],
+      [
+        { extAuthz: { authRequestPath: '/readyz' } },
+        /key "extAuthz\.authRequestPath": authRequestPath must not/,
+      ],
+      [{ extAuthz: { authRequestPath: '/access/check' } }, /key "extAuthz\.authRequestPath"/],
+    ];
+    for (const [raw, message] of cases) expect(() => configFromObject(raw, '/tmp')).toThrow(message);
+    // A path that only starts with the same letters is another path.
+    expect(
+      configFromObject({ extAuthz: { pathPrefix: '/v1-checks' } }, '/tmp').config.extAuthz.pathPrefix,
+    ).toBe('/v1-checks');
+  });
+});
+
 describe('unknown keys: did you mean?', () => {
   it('suggests the nearest known key at the same place, and nothing when none is near', () => {
     const cases: [unknown, RegExp][] = [
