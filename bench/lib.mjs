@@ -1,5 +1,7 @@
 // Helpers shared by the benchmarks (bench/run.mjs, bench/avp.mjs): pinning, ports, readiness.
 import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import net from 'node:net';
 import os from 'node:os';
 
@@ -49,4 +51,56 @@ export async function waitForUrl(url, ms = 30_000) {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${url} did not come up`);
+}
+
+/**
+ * The container memory limit of deploy/kubernetes/sidecar.yaml (`limits: memory: NMi`), in MiB.
+ * Node sizes its heap from the memory it may use: in that container ~256 MiB of V8 heap; on this
+ * 24 GiB machine, 4 GiB, so V8 lets garbage pile up far longer before it collects. A benchmark of
+ * the sidecar's memory that is to say what the pod will see runs it under the same limit.
+ */
+export function manifestMemoryLimitMiB() {
+  const manifest = readFileSync(new URL('../deploy/kubernetes/sidecar.yaml', import.meta.url), 'utf8');
+  const m = /limits:\s*\n\s*cpu:[^\n]*\n\s*memory:\s*(\d+)Mi/.exec(manifest);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * A memory cgroup limited to `mib` (cgroup v2, else v1), for one process to join before it execs,
+ * or undefined when this machine does not let us make one (not root, no memory controller).
+ * Returns the folder whose `cgroup.procs` the process writes itself into.
+ */
+export function memoryCgroup(mib) {
+  const name = `authz-bench-${process.pid}`;
+  const bytes = String(mib * 1048576);
+  const attempts = [
+    ['/sys/fs/cgroup', 'memory.max'],
+    ['/sys/fs/cgroup/unified', 'memory.max'],
+    ['/sys/fs/cgroup/memory', 'memory.limit_in_bytes'],
+  ];
+  for (const [root, file] of attempts) {
+    try {
+      const dir = path.join(root, name);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(path.join(dir, file), bytes);
+      process.on('exit', () => {
+        try {
+          rmdirSync(dir);
+        } catch {
+          /* still has a member; the OS keeps an empty group harmlessly */
+        }
+      });
+      return dir;
+    } catch {
+      /* try the next layout */
+    }
+  }
+  return undefined;
+}
+
+/** `onCore0`, inside a memory cgroup folder when given (the process joins it, then execs). */
+export function onCore0Limited(args, cgroup) {
+  if (!cgroup) return onCore0(args);
+  const [cmd, argv] = onCore0(args);
+  return ['sh', ['-c', `echo $$ > "${cgroup}/cgroup.procs" && exec "$@"`, 'sh', cmd, ...argv]];
 }

@@ -10,7 +10,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { freePort, median, onCore0, runOnCore1, waitForUrl } from './lib.mjs';
+import {
+  freePort,
+  manifestMemoryLimitMiB,
+  median,
+  memoryCgroup,
+  onCore0Limited,
+  runOnCore1,
+  waitForUrl,
+} from './lib.mjs';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { mintDevToken } from '../dist/identity/dev-issuer.js';
@@ -25,6 +33,9 @@ const { values: opts } = parseArgs({
     flood: { type: 'string', default: '1000000' },
     tokens: { type: 'string', default: '100000' },
     'no-write': { type: 'boolean', default: false },
+    // The sidecar runs under this memory limit (MiB), as in its pod; 0: no limit. Default: the
+    // limit of deploy/kubernetes/sidecar.yaml.
+    'memory-limit': { type: 'string' },
   },
 });
 const DURATION = Number(opts.duration);
@@ -34,8 +45,8 @@ let stopping = false;
 
 const cores = os.cpus().length;
 
-function startProcess(args, env = {}) {
-  const [cmd, argv] = onCore0(args);
+function startProcess(args, env = {}, cgroup = undefined) {
+  const [cmd, argv] = onCore0Limited(args, cgroup);
   const child = spawn(cmd, argv, {
     cwd: ROOT,
     env: { ...process.env, ...env },
@@ -152,7 +163,12 @@ async function main() {
   writeFileSync(config, `${dev}\nserver: { port: ${port} }\nlog: { level: warn }\n`);
   await mintDevToken({ keyDir, kind: 'user', sub: 'warmup' });
 
-  const sidecar = startProcess(['bin/authz-sidecar.js', 'serve', '--config', config]);
+  // Under the pod's memory limit: Node sizes its heap from it, as it will in the container.
+  const limitMiB = Number(opts['memory-limit'] ?? manifestMemoryLimitMiB() ?? 0);
+  const cgroup = limitMiB > 0 ? memoryCgroup(limitMiB) : undefined;
+  if (limitMiB > 0 && !cgroup)
+    process.stderr.write(`cannot make a ${limitMiB} MiB memory cgroup here (not root?): the sidecar runs unlimited\n`);
+  const sidecar = startProcess(['bin/authz-sidecar.js', 'serve', '--config', config], {}, cgroup);
   const floor = startProcess(['bench/floor-server.mjs'], { PORT: String(floorPort) });
   const stop = () => {
     stopping = true;
@@ -446,7 +462,7 @@ the gRPC row is loaded by a grpc-js client with ${CONNECTIONS} calls in flight, 
 ${table.join('\n')}
 
 - p99 at a fixed 2,000 req/s (20 connections), median of ${ROUNDS}: uncached (unique resource per request) **${median(fixed) === 0 ? '< 1' : median(fixed)} ms** (rounds: ${fixed.join(', ')}), cached **${median(fixedCached) === 0 ? '< 1' : median(fixedCached)} ms** (rounds: ${fixedCached.join(', ')}). autocannon's latency histogram has whole-millisecond buckets, so 0 means under 1 ms. Inside the sidecar, in the same runs, the pipeline's own p99 (\`authz_decision_duration_seconds\`, from identity to decision, without HTTP or queueing) was at most **${median(serverP99)} ms** uncached and **${median(serverP99Cached)} ms** cached (bucket upper bounds).
-- Memory: RSS ${mb(rssBefore)} before a flood of ${Number(opts.flood).toLocaleString('en-US')} unique requests (${(counter - floodStart).toLocaleString('en-US')} sent) and ${tokens.length.toLocaleString('en-US')} unique tokens; peak ${mb(peak)}, after ${mb(rssAfter)}.
+- Memory (${cgroup ? `the sidecar under a ${limitMiB} MiB memory limit, as in deploy/kubernetes/sidecar.yaml; Node sizes its heap from it` : 'the sidecar without a memory limit: Node sizes its heap from all of this machine\'s memory'}): RSS ${mb(rssBefore)} before a flood of ${Number(opts.flood).toLocaleString('en-US')} unique requests (${(counter - floodStart).toLocaleString('en-US')} sent) and ${tokens.length.toLocaleString('en-US')} unique tokens; peak ${mb(peak)}, after ${mb(rssAfter)}.
 
 ## Targets
 
