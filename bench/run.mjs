@@ -167,7 +167,9 @@ async function main() {
   const limitMiB = Number(opts['memory-limit'] ?? manifestMemoryLimitMiB() ?? 0);
   const cgroup = limitMiB > 0 ? memoryCgroup(limitMiB) : undefined;
   if (limitMiB > 0 && !cgroup)
-    process.stderr.write(`cannot make a ${limitMiB} MiB memory cgroup here (not root?): the sidecar runs unlimited\n`);
+    process.stderr.write(
+      `cannot make a ${limitMiB} MiB memory cgroup here (not root?): the sidecar runs unlimited\n`,
+    );
   const sidecar = startProcess(['bin/authz-sidecar.js', 'serve', '--config', config], {}, cgroup);
   const floor = startProcess(['bench/floor-server.mjs'], { PORT: String(floorPort) });
   const stop = () => {
@@ -462,7 +464,7 @@ the gRPC row is loaded by a grpc-js client with ${CONNECTIONS} calls in flight, 
 ${table.join('\n')}
 
 - p99 at a fixed 2,000 req/s (20 connections), median of ${ROUNDS}: uncached (unique resource per request) **${median(fixed) === 0 ? '< 1' : median(fixed)} ms** (rounds: ${fixed.join(', ')}), cached **${median(fixedCached) === 0 ? '< 1' : median(fixedCached)} ms** (rounds: ${fixedCached.join(', ')}). autocannon's latency histogram has whole-millisecond buckets, so 0 means under 1 ms. Inside the sidecar, in the same runs, the pipeline's own p99 (\`authz_decision_duration_seconds\`, from identity to decision, without HTTP or queueing) was at most **${median(serverP99)} ms** uncached and **${median(serverP99Cached)} ms** cached (bucket upper bounds).
-- Memory (${cgroup ? `the sidecar under a ${limitMiB} MiB memory limit, as in deploy/kubernetes/sidecar.yaml; Node sizes its heap from it` : 'the sidecar without a memory limit: Node sizes its heap from all of this machine\'s memory'}): RSS ${mb(rssBefore)} before a flood of ${Number(opts.flood).toLocaleString('en-US')} unique requests (${(counter - floodStart).toLocaleString('en-US')} sent) and ${tokens.length.toLocaleString('en-US')} unique tokens; peak ${mb(peak)}, after ${mb(rssAfter)}.
+- Memory (${cgroup ? `the sidecar under a ${limitMiB} MiB memory limit, as in deploy/kubernetes/sidecar.yaml; Node sizes its heap from it` : "the sidecar without a memory limit: Node sizes its heap from all of this machine's memory"}): RSS ${mb(rssBefore)} before a flood of ${Number(opts.flood).toLocaleString('en-US')} unique requests (${(counter - floodStart).toLocaleString('en-US')} sent) and ${tokens.length.toLocaleString('en-US')} unique tokens; peak ${mb(peak)}, after ${mb(rssAfter)}.
 
 ## Targets
 
