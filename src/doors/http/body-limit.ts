@@ -115,6 +115,7 @@ export function readIncoming(
     const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size <= maxBytes) return void chunks.push(chunk);
+      // The rest is read and discarded (not destroyed: the 413 still goes out on this socket).
       cleanup();
       incoming.resume();
       reject(tooLargeError(maxBytes));
@@ -135,6 +136,6 @@ export function readIncoming(
   });
 }
 
-export function tooLargeError(maxBytes: number): AuthzError {
+function tooLargeError(maxBytes: number): AuthzError {
   return new AuthzError('body_too_large', `The request body is larger than ${maxBytes} bytes.`);
 }

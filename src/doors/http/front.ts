@@ -3,6 +3,7 @@ import type { Decision, RawRequest } from '../../core/decision.js';
 import type { Pipeline } from '../../pipeline/pipeline.js';
 import { readIncoming, setReadAhead, type ReadAhead } from './body-limit.js';
 import type { LoadGate } from './load.js';
+import { authorizationCount } from '../shared/bearer.js';
 
 /**
  * The repeat fast path: the HTTP server's first look at a request, before hono. A byte-identical
@@ -81,7 +82,8 @@ export function createFront(deps: FrontDeps, next: RequestListener): RequestList
       m.beforeFallback?.(req);
       next(req, res);
     };
-    if (draining?.() || !bodyFits(req, m.body) || twoAuthorizations(req)) return fallback();
+    // Two `Authorization` headers is the door's 400 (bearer.ts): hono's path answers it.
+    if (draining?.() || !bodyFits(req, m.body) || authorizationCount(req.rawHeaders) > 1) return fallback();
     if (!gate.enter()) return fallback();
 
     const attempt = (text: string | undefined) => {
@@ -129,15 +131,6 @@ export function createFront(deps: FrontDeps, next: RequestListener): RequestList
       fallback({ error });
     });
   };
-}
-
-/** Two `Authorization` headers is the door's 400 (bearer.ts): hono's path answers it. */
-function twoAuthorizations(req: IncomingMessage): boolean {
-  const raw = req.rawHeaders;
-  let count = 0;
-  for (let i = 0; i < raw.length; i += 2)
-    if (raw[i]!.length === 13 && raw[i]!.toLowerCase() === 'authorization' && ++count > 1) return true;
-  return false;
 }
 
 /** Writes a JSON answer with its length (what hono's `c.body(text, status, headers)` sends). */

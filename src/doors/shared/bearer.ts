@@ -23,13 +23,19 @@ export function bearerChallenge(reason: ErrorCode | undefined): string {
 export function authorizationHeader(c: Context): string | undefined {
   const raw = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.rawHeaders;
   if (raw) {
-    let count = 0;
-    for (let i = 0; i < raw.length; i += 2)
-      if (raw[i]!.length === 13 && raw[i]!.toLowerCase() === 'authorization') count++;
+    const count = authorizationCount(raw);
     if (count > 1)
       throw new AuthzError('invalid_request', 'The request has more than one Authorization header.', {
         fields: [{ path: 'Authorization (header)', message: `sent ${count} times; send one` }],
       });
   }
   return c.req.header('authorization');
+}
+
+/** How many `Authorization` headers a Node request's raw header list holds. */
+export function authorizationCount(rawHeaders: string[]): number {
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2)
+    if (rawHeaders[i]!.length === 13 && rawHeaders[i]!.toLowerCase() === 'authorization') count++;
+  return count;
 }
